@@ -1,0 +1,267 @@
+"""`accord …`: the operator's shell.
+
+    accord serve [--host H] [--port P] [--data-dir D] [--config F] [--redis URL] ...
+    accord mediator add EMAIL [--password-stdin]
+    accord session create --playbook NAME [--title T] [--json]
+    accord protocols check FILE...
+
+Shell commands open the SQLite store directly (it takes turns with a running
+server through SQLite's file locks) and do their work through accord.api.service,
+the same functions the HTTP API uses. Exit status: 0 done, 1 refused or failed,
+2 bad usage or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import accord
+from accord.api import service
+from accord.api.errors import ServiceError
+from accord.api.playbooks import Playbooks
+from accord.settings import Settings, SettingsError
+from accord.store.base import SEATS, Mediator, StoreError
+from accord.store.sqlite import SqliteStore
+
+T = TypeVar("T")
+
+
+class Failure(Exception):
+    """A command could not do its job; the message says why, for the operator."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SettingsError as exc:
+        print(f"accord: bad setting: {exc}", file=sys.stderr)
+        return 2
+    except Failure as exc:
+        print(f"accord: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accord", description="Accord: a real-time server for mediated sessions."
+    )
+    parser.add_argument("--version", action="version", version=f"accord {accord.__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    _add_serve(commands)
+
+    mediator = commands.add_parser("mediator", help="manage mediator accounts")
+    mediator_commands = mediator.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    add = mediator_commands.add_parser("add", help="create a mediator account")
+    add.add_argument("email", metavar="EMAIL")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    _add_store_options(add)
+    add.set_defaults(run=_mediator_add)
+
+    session = commands.add_parser("session", help="manage sessions")
+    session_commands = session.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    create = session_commands.add_parser(
+        "create", help="create a session and one invite link per seat"
+    )
+    create.add_argument("--playbook", required=True, metavar="NAME", help="a playbook's name")
+    create.add_argument("--title", metavar="TITLE", help="default: the playbook's title")
+    create.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_store_options(create)
+    create.set_defaults(run=_session_create)
+
+    protocols = commands.add_parser("protocols", help="work with playbook files")
+    protocol_commands = protocols.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    check = protocol_commands.add_parser("check", help="check playbook files")
+    check.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    check.set_defaults(run=_protocols_check)
+    return parser
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the data lives")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML config file")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings for a shell command: --data-dir > environment > --config file > defaults."""
+    return Settings.load({"data_dir": args.data_dir}, env=os.environ, config_path=args.config)
+
+
+# --- mediator add --------------------------------------------------------------
+
+
+def _mediator_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise Failure("no terminal to ask for the password on; pass it with --password-stdin")
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if getpass.getpass("Again, to confirm: ") != password:
+            raise Failure("the two passwords differ; nothing was changed")
+    mediator = asyncio.run(_add_mediator(settings, args.email, password))
+    print(f"Added mediator {mediator.email} (id {mediator.id}).")
+    return 0
+
+
+async def _add_mediator(settings: Settings, email: str, password: str) -> Mediator:
+    async with _store(settings) as store:
+        return await _refusals(service.add_mediator(store, email, password, time.time()))
+
+
+# --- session create ------------------------------------------------------------
+
+
+def _session_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    result = asyncio.run(_create_session(settings, args.playbook, args.title))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"Created session {result['session_id']}: {result['title']} ({result['playbook']}).")
+    print("Join links; send each person only their own:")
+    for seat, invite in result["seats"].items():
+        print(f"  {seat:<10} {invite['join_url']}")
+    expires = min(invite["expires_at"] for invite in result["seats"].values())
+    print(f"The links expire {datetime.fromtimestamp(expires, UTC):%Y-%m-%d %H:%M} UTC.")
+    return 0
+
+
+async def _create_session(settings: Settings, playbook: str, title: str | None) -> dict[str, Any]:
+    now = time.time()
+    async with _store(settings) as store:
+        session = await _refusals(
+            service.create_session(
+                store, Playbooks(settings.protocols_dir), playbook, title, None, now
+            )
+        )
+        seats = {}
+        for seat in SEATS:
+            invite, token, join_url = await _refusals(
+                service.create_invite(settings, store, session, seat, None, now)
+            )
+            seats[seat] = {
+                "join_url": join_url,
+                "token": token,
+                "invite_id": invite.id,
+                "expires_at": invite.expires_at,
+            }
+    return {
+        "session_id": session.id,
+        "title": session.title,
+        "playbook": session.playbook_name,
+        "seats": seats,
+    }
+
+
+# --- protocols check -----------------------------------------------------------
+
+
+def _protocols_check(args: argparse.Namespace) -> int:
+    from accord.core.check import check_files
+
+    paths: list[Path] = args.files
+    problems = check_files(paths)
+    for problem in problems:
+        print(f"{problem.file}:{problem.line}: {problem.rule}: {problem.message}")
+    failed = {str(problem.file) for problem in problems}
+    for path in paths:
+        if str(path) not in failed:
+            print(f"{path}: OK")
+    return 1 if problems else 0
+
+
+# --- shared by the shell commands ------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[SqliteStore]:
+    """The SQLite store of the settings' data dir, open for one command."""
+    if settings.redis_url is not None:
+        # Writing to a SQLite file that the servers never read would look like success.
+        raise Failure(
+            "redis_url is set, and the shell commands work on the embedded SQLite store "
+            "only; use the HTTP API of a running server instead"
+        )
+    try:
+        store = await SqliteStore.open(settings.database_path)
+    except (StoreError, OSError) as exc:
+        raise Failure(f"cannot open the database {settings.database_path}: {exc}") from None
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _refusals(work: Awaitable[T]) -> T:
+    """Await `work`, turning refusals and store failures into a Failure for the operator."""
+    try:
+        return await work
+    except ServiceError as exc:
+        raise Failure(exc.message) from None
+    except StoreError as exc:
+        raise Failure(f"the database refused the change: {exc}") from None
+
+
+# --- serve ---------------------------------------------------------------------
+# Parsing for `accord serve` lives here; running the server is accord.app's.
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8700)")
+    serve.add_argument("--data-dir", type=Path, metavar="DIR", help="where the data lives")
+    serve.add_argument("--config", type=Path, metavar="FILE", help="a TOML config file")
+    serve.add_argument(
+        "--redis", metavar="URL", help="run distributed over Redis (redis://host:port/0)"
+    )
+    serve.add_argument("--public-url", metavar="URL", help="the address people reach the server at")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error", "critical"))
+    serve.set_defaults(run=_serve)
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The Settings for `accord serve` with these parsed arguments and the environment."""
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "redis_url": args.redis,
+        "public_url": args.public_url,
+        "log_level": args.log_level,
+    }
+    return Settings.load(overrides, env=os.environ, config_path=args.config)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = serve_settings(args)
+    from accord.app import run
+
+    run(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
