@@ -1,0 +1,1 @@
+"""The hub: carries the core's decisions to live Socket.IO connections."""

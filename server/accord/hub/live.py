@@ -1,0 +1,259 @@
+"""A session held in memory: its state, its head, and the one lock that orders it.
+
+Every command for a session runs under `LiveSession.lock`: decide against the
+state, append durably, then evolve and hand the records to the fan-out, all
+before the next command is looked at. python-socketio runs handlers
+concurrently; this lock is what keeps a session's handlers from racing.
+
+If the log moved underneath us (another process or node appended: a
+`SeqConflict`), the session catches up from the log and decides again. If the
+store failed, nothing was acknowledged and the session re-reads its log before
+the next command, so a write that did land is never decided twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from accord.core import AnyCommand, AnyEvent, Playbook, Rejected, decide, evolve, fold
+from accord.core.codec import decode_event, encode_event
+from accord.core.commands import FireTimer, command_type
+from accord.core.events import SessionEnded
+from accord.core.seats import Actor, Seat
+from accord.core.state import SessionState
+from accord.hub.errors import error_ack
+from accord.hub.metrics import HubMetrics
+from accord.store.base import (
+    CommandKey,
+    DuplicateCommand,
+    EventLog,
+    LogHead,
+    NewRecord,
+    Record,
+    SeqConflict,
+    SessionInfo,
+    StoreError,
+    audience_mask,
+)
+
+logger = logging.getLogger(__name__)
+
+#: How often a command is decided again when other writers keep moving the log.
+MAX_CONFLICT_RETRIES = 5
+#: Results kept per session for idempotent retries (accepted ones are also in the log).
+RESULT_CACHE = 2048
+
+Fanout = Callable[["LiveSession", list[Record]], Awaitable[None]]
+
+
+class LiveSession:
+    def __init__(
+        self,
+        info: SessionInfo,
+        playbook: Playbook,
+        log: EventLog,
+        fanout: Fanout,
+        clock: Callable[[], float],
+        metrics: HubMetrics,
+        on_ended: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.id = info.id
+        self.info = info
+        self.playbook = playbook
+        self.log = log
+        self.state: SessionState = fold(playbook, ())
+        self.head = 0
+        self.epoch = ""
+        self.lock = asyncio.Lock()
+        self.seats: dict[Seat, str] = {}  # seat -> sid of its one live connection
+        self.presence: dict[Seat, str] = {}
+        self._fanout = fanout
+        self._clock = clock
+        self._metrics = metrics
+        self._on_ended = on_ended
+        self._results: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._stale = False
+        self._timers_changed = asyncio.Event()
+        self._timer_task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- loading ------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Fold the whole log (a 10,000-event session folds in well under 100 ms)."""
+        head = await self.log.head(self.id)
+        records = await self.log.read(self.id, 0)
+        self.state = fold(self.playbook, (decode_event(r.body) for r in records))
+        self.head = records[-1].seq if records else 0
+        self.epoch = head.epoch
+        self._arm_timers()
+
+    async def _catch_up(self) -> list[Record]:
+        """Apply what other writers appended since our head (caller holds the lock)."""
+        head = await self.log.head(self.id)
+        if head.epoch != self.epoch:
+            logger.warning("session %s: log epoch changed; reloading", self.id)
+            await self.load()
+            return []
+        records = await self.log.read(self.id, self.head)
+        for record in records:
+            self.state = evolve(self.state, decode_event(record.body))
+            self.head = record.seq
+        self._stale = False
+        return records
+
+    def log_head(self) -> LogHead:
+        return LogHead(self.head, self.epoch)
+
+    # -- commands -------------------------------------------------------------------
+
+    async def execute(self, actor: Actor, command: AnyCommand, cid: str | None) -> dict[str, Any]:
+        """Decide, append durably, evolve, fan out; return the acknowledgement."""
+        key = (actor, cid) if cid else None
+        if key is not None and key in self._results:
+            return self._results[key]
+        async with self.lock:
+            if key is not None and key in self._results:
+                return self._results[key]
+            ack = await self._execute_locked(actor, command, cid)
+            kind = command_type(command)
+            self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
+            if key is not None and ack.get("error", {}).get("code") not in (
+                "unavailable",
+                "conflict",
+                "internal_error",
+            ):
+                self._results[key] = ack
+                if len(self._results) > RESULT_CACHE:
+                    self._results.popitem(last=False)
+            return ack
+
+    async def _execute_locked(
+        self, actor: Actor, command: AnyCommand, cid: str | None
+    ) -> dict[str, Any]:
+        new: list[Record] = []
+        try:
+            if self._stale:
+                new += await self._catch_up()
+            for _ in range(MAX_CONFLICT_RETRIES):
+                now = self._clock()
+                try:
+                    events = decide(self.state, command, actor, now)
+                except Rejected as refusal:
+                    if cid and (
+                        seq := await self.log.command_result(self.id, CommandKey(actor, cid))
+                    ):
+                        return {"ok": True, "seq": seq}  # a retry of a command from before
+                    return error_ack(refusal.code, refusal.message)
+                records = [
+                    NewRecord(now, actor, audience_mask(e.audience), encode_event(e))
+                    for e in events
+                ]
+                try:
+                    head = await self.log.append(
+                        self.id, self.head, records, CommandKey(actor, cid) if cid else None
+                    )
+                except DuplicateCommand as duplicate:
+                    return {"ok": True, "seq": duplicate.last_seq}
+                except SeqConflict:
+                    new += await self._catch_up()
+                    continue
+                new += self._commit(records, events, head)
+                return {"ok": True, "seq": head}
+            return error_ack(
+                "conflict", f"{actor}'s {command_type(command)} met concurrent changes; retry"
+            )
+        except StoreError as exc:
+            self._stale = True
+            self._metrics.store_errors.inc()
+            logger.warning("session %s: store unavailable: %s", self.id, type(exc).__name__)
+            return error_ack(
+                "unavailable",
+                "The session's record could not be written; nothing changed. Retry in a moment "
+                "with the same cid.",
+            )
+        except Exception:
+            self._stale = True
+            logger.exception("session %s: command failed", self.id)
+            return error_ack(
+                "internal_error", "The server failed on this command; retry with the same cid."
+            )
+        finally:
+            if new:
+                await self._delivered(new)
+
+    def _commit(self, records: list[NewRecord], events: list[AnyEvent], head: int) -> list[Record]:
+        first = head - len(records) + 1
+        stored = [
+            Record(first + i, r.at, r.actor, r.audience, r.body) for i, r in enumerate(records)
+        ]
+        for event in events:
+            self.state = evolve(self.state, event)
+        self.head = head
+        self._metrics.events.inc(len(records))
+        return stored
+
+    async def _delivered(self, records: list[Record]) -> None:
+        await self._fanout(self, records)
+        self._arm_timers()
+        if self.state.ended and any(
+            isinstance(decode_event(r.body), SessionEnded) for r in records
+        ):
+            await self._on_ended(self.id)
+
+    async def apply_remote(self, records: list[Record]) -> None:
+        """Records appended elsewhere (another node), delivered in seq order."""
+        async with self.lock:
+            fresh = [r for r in records if r.seq > self.head]
+            if fresh and fresh[0].seq != self.head + 1:
+                fresh = await self._catch_up()  # a gap: fill it from the log
+            else:
+                for record in fresh:
+                    self.state = evolve(self.state, decode_event(record.body))
+                    self.head = record.seq
+            if fresh:
+                await self._delivered(fresh)
+
+    # -- timers -----------------------------------------------------------------------
+
+    def _arm_timers(self) -> None:
+        if self._closed:
+            return
+        self._timers_changed.set()
+        if self.state.timers and (self._timer_task is None or self._timer_task.done()):
+            self._timer_task = asyncio.get_running_loop().create_task(
+                self._run_timers(), name=f"timers {self.id}"
+            )
+
+    async def _run_timers(self) -> None:
+        """Fire each deadline when due. Late or repeated fires are refused by the core."""
+        while not self._closed and self.state.timers:
+            self._timers_changed.clear()
+            timer = min(self.state.timers, key=lambda t: t.due)
+            delay = timer.due - self._clock()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._timers_changed.wait(), timeout=delay)
+                continue  # deadlines may have changed; look again
+            ack = await self.execute("system", FireTimer(timer=timer.id), None)
+            if ack["ok"]:
+                self._metrics.timers_fired.inc()
+            elif ack["error"]["code"] in ("unavailable", "internal_error", "conflict"):
+                await asyncio.sleep(1.0)  # the store is down: try again shortly
+
+    @property
+    def idle(self) -> bool:
+        return not self.seats and not self.state.timers
+
+    async def close(self) -> None:
+        self._closed = True
+        task = self._timer_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

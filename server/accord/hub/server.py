@@ -1,0 +1,352 @@
+"""The Socket.IO side: handshake, join and resume, commands, fan-out, presence.
+
+docs/PROTOCOL.md is the contract this module implements. In short: a client
+connects with `auth: {token}`; sends `join` with its last seen `seq` and
+`epoch`, and receives a `snapshot` then an `events` batch of what it missed;
+sends each `command` with a `cid` and gets an ack after the command's events
+are durable and have been emitted to every seat whose audience they are in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, NoReturn
+
+import msgpack
+import socketio
+
+import accord
+from accord.core import Playbook, Rejected, load_playbook, parse_command, seat_view
+from accord.core.seats import Seat
+from accord.hub.errors import error_ack
+from accord.hub.live import LiveSession
+from accord.hub.metrics import HubMetrics
+from accord.hub.wire import record_to_wire
+from accord.security import TokenError, verify_invite_token
+from accord.settings import Settings
+from accord.store.base import EventLog, Invite, Record, Registry, StoreError, seat_in
+
+logger = logging.getLogger(__name__)
+
+#: A connection may send this many commands per second on average, in bursts
+#: of `RATE_BURST`; `timeout.call` is never limited (the safe signal).
+RATE_PER_S: Final = 20.0
+RATE_BURST: Final = 40.0
+MAX_CID: Final = 64
+
+
+@dataclass
+class Connection:
+    sid: str
+    session_id: str
+    seat: Seat
+    invite_id: str
+    joined: bool = False
+    superseded: bool = False
+    tokens: float = RATE_BURST
+    refilled: float = field(default_factory=time.monotonic)
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Hub:
+    def __init__(
+        self,
+        settings: Settings,
+        log: EventLog,
+        registry: Registry,
+        metrics: HubMetrics,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.log = log
+        self.registry = registry
+        self.metrics = metrics
+        self.clock = clock
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            serializer="msgpack",
+            transports=["websocket"],
+            cors_allowed_origins=list(settings.origins),
+            # Engine.IO's hard limit closes the socket; ours (max_frame_bytes)
+            # answers with `frame_too_large` and keeps the connection usable.
+            max_http_buffer_size=max(1_000_000, settings.max_frame_bytes * 4),
+            ping_interval=20,
+            ping_timeout=20,
+        )
+        self.sessions: dict[str, LiveSession] = {}
+        self.connections: dict[str, Connection] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+        self._grace: dict[tuple[str, Seat], asyncio.TimerHandle] = {}
+        self._secret = settings.secret_key
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("join", self._on_join)
+        self.sio.on("command", self._on_command)
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load open sessions with pending deadlines, so their timers fire after a restart."""
+        for info in await self.registry.list_sessions():
+            if info.status != "open":
+                continue
+            try:
+                live = await self.session(info.id)
+            except Exception:
+                logger.exception("session %s could not be loaded at start", info.id)
+                continue
+            if live is not None and live.idle:
+                await self._evict(live)
+
+    async def close(self) -> None:
+        for handle in self._grace.values():
+            handle.cancel()
+        for live in list(self.sessions.values()):
+            await live.close()
+        self.sessions.clear()
+
+    # -- sessions ---------------------------------------------------------------------
+
+    async def session(self, session_id: str) -> LiveSession | None:
+        live = self.sessions.get(session_id)
+        if live is not None:
+            return live
+        lock = self._loading.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            live = self.sessions.get(session_id)
+            if live is not None:
+                return live
+            info = await self.registry.get_session(session_id)
+            if info is None:
+                return None
+            playbook = self._playbook(info.playbook_source, info.playbook_name)
+            live = LiveSession(
+                info, playbook, self.log, self._fanout, self.clock, self.metrics, self._ended
+            )
+            await live.load()
+            self.sessions[session_id] = live
+            self.metrics.live_sessions.set(len(self.sessions))
+        self._loading.pop(session_id, None)
+        return live
+
+    @staticmethod
+    def _playbook(source: str, name: str) -> Playbook:
+        return load_playbook(source, f"{name}.toml")  # checked once per text, then cached
+
+    async def _evict(self, live: LiveSession) -> None:
+        if self.sessions.get(live.id) is live:
+            del self.sessions[live.id]
+            await live.close()
+            self.metrics.live_sessions.set(len(self.sessions))
+
+    async def _ended(self, session_id: str) -> None:
+        with contextlib.suppress(StoreError):
+            await self.registry.set_session_status(session_id, "ended")
+
+    # -- fan-out ---------------------------------------------------------------------
+
+    async def _fanout(self, live: LiveSession, records: list[Record]) -> None:
+        """Emit each seat the records its audience includes (invariant 7), in seq order."""
+        wire = [(r, record_to_wire(r)) for r in records]
+        for seat, sid in list(live.seats.items()):
+            visible = [w for r, w in wire if seat_in(r.audience, seat)]
+            if visible:
+                await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+
+    # -- connect ---------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            self._refuse("token_missing", "Connect with auth: {token: <your invite token>}.")
+        try:
+            claims = verify_invite_token(self._secret, token, self.clock())
+        except TokenError as exc:
+            self._refuse(exc.code, exc.message)
+        try:
+            invite = await self.registry.get_invite(claims.invite_id)
+            live = await self.session(claims.session_id)
+        except StoreError:
+            self._refuse("unavailable", "The server cannot reach its store; retry shortly.")
+        if invite is None or invite.session_id != claims.session_id:
+            self._refuse("token_invalid", "This invite is unknown to the server.")
+        if invite.revoked_at is not None:
+            self._refuse("token_revoked", "The mediator revoked this invite; ask for a new link.")
+        if live is None:
+            self._refuse("session_not_found", "The session of this invite no longer exists.")
+        seat: Seat = claims.seat  # type: ignore[assignment]
+        self.connections[sid] = Connection(sid, claims.session_id, seat, invite.id)
+        self.metrics.connections.set(len(self.connections))
+        logger.info("connect session=%s seat=%s sid=%s", claims.session_id, seat, sid)
+
+    @staticmethod
+    def _refuse(code: str, message: str) -> NoReturn:
+        raise socketio.exceptions.ConnectionRefusedError(
+            message, {"code": code, "message": message}
+        )
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.connections.pop(sid, None)
+        self.metrics.connections.set(len(self.connections))
+        if conn is None:
+            return
+        live = self.sessions.get(conn.session_id)
+        if live is None or live.seats.get(conn.seat) != sid:
+            return  # superseded, or never joined
+        async with live.lock:
+            if live.seats.get(conn.seat) != sid:
+                return
+            del live.seats[conn.seat]
+            await self._presence(live, conn.seat, "reconnecting")
+        loop = asyncio.get_running_loop()
+        key = (live.id, conn.seat)
+        if key in self._grace:
+            self._grace[key].cancel()
+        self._grace[key] = loop.call_later(
+            self.settings.grace_period_s,
+            lambda: loop.create_task(self._grace_over(live, conn.seat)),
+        )
+
+    async def _grace_over(self, live: LiveSession, seat: Seat) -> None:
+        self._grace.pop((live.id, seat), None)
+        async with live.lock:
+            if seat in live.seats:
+                return
+            await self._presence(live, seat, "left")
+        if live.idle:
+            await self._evict(live)
+
+    async def _presence(self, live: LiveSession, seat: Seat, status: str) -> None:
+        """Presence is not part of the record: it never changes the protocol state."""
+        live.presence[seat] = status
+        payload = {"seat": seat, "status": status, "at": self.clock()}
+        for other_sid in list(live.seats.values()):
+            await self.sio.emit("presence", payload, to=other_sid)
+
+    # -- join and resume ---------------------------------------------------------------
+
+    async def _on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
+        conn = self.connections.get(sid)
+        if conn is None:
+            return error_ack("not_joined", "This connection is not authenticated.")
+        data = data if isinstance(data, dict) else {}
+        last_seq, epoch = data.get("last_seq"), data.get("epoch")
+        if last_seq is not None and (not isinstance(last_seq, int) or last_seq < 0):
+            return error_ack("invalid_command", "join: last_seq must be a non-negative integer")
+        if epoch is not None and not isinstance(epoch, str):
+            return error_ack("invalid_command", "join: epoch must be a string")
+        live = await self.session(conn.session_id)
+        if live is None:
+            return error_ack("session_not_found", "The session no longer exists.")
+        async with live.lock:
+            old = live.seats.get(conn.seat)
+            if old is not None and old != sid:
+                await self._supersede(old)
+            grace = self._grace.pop((live.id, conn.seat), None)
+            if grace is not None:
+                grace.cancel()
+            # A different epoch (a lost log) or a seq beyond the head: start over.
+            reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
+            after = 0 if reset or last_seq is None else last_seq
+            try:
+                records = await self.log.read(live.id, after) if after < live.head else []
+            except StoreError:
+                return error_ack("unavailable", "The session's record cannot be read; retry.")
+            live.seats[conn.seat] = sid
+            conn.joined = True
+            await self.sio.emit("snapshot", self._snapshot(live, conn.seat, reset), to=sid)
+            visible = [record_to_wire(r) for r in records if seat_in(r.audience, conn.seat)]
+            await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+            await self._presence(live, conn.seat, "joined")
+        logger.info("join session=%s seat=%s from=%s", live.id, conn.seat, after)
+        return {"ok": True, "seq": live.head, "epoch": live.epoch}
+
+    def _snapshot(self, live: LiveSession, seat: Seat, reset: bool) -> dict[str, Any]:
+        return {
+            "protocol": accord.PROTOCOL_VERSION,
+            "session": live.id,
+            "title": live.info.title,
+            "seat": seat,
+            "epoch": live.epoch,
+            "seq": live.head,
+            "reset": reset,
+            "state": seat_view(live.state, seat),
+            "presence": dict(live.presence),
+        }
+
+    async def _supersede(self, sid: str) -> None:
+        conn = self.connections.get(sid)
+        if conn is not None:
+            conn.superseded = True
+            conn.joined = False
+        await self.sio.emit(
+            "notice",
+            {"code": "superseded", "message": "This seat was opened on another device or tab."},
+            to=sid,
+        )
+        asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
+
+    async def revoke(self, invite: Invite) -> None:
+        """Disconnect every connection that used a revoked invite."""
+        for conn in [c for c in self.connections.values() if c.invite_id == invite.id]:
+            await self.sio.emit(
+                "notice",
+                {"code": "token_revoked", "message": "The mediator revoked this invite."},
+                to=conn.sid,
+            )
+            await self.sio.disconnect(conn.sid)
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def _on_command(self, sid: str, data: Any = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            return await self._command(sid, data)
+        finally:
+            self.metrics.command_seconds.observe(time.perf_counter() - started)
+
+    async def _command(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self.connections.get(sid)
+        if conn is None or not conn.joined:
+            return error_ack("not_joined", "Send `join` before sending commands.")
+        if len(msgpack.packb(data, use_bin_type=True)) > self.settings.max_frame_bytes:
+            return error_ack(
+                "frame_too_large",
+                f"A command may be at most {self.settings.max_frame_bytes} bytes.",
+            )
+        if not isinstance(data, dict):
+            return error_ack("invalid_command", "A command must be a map with a `type`.")
+        fields = dict(data)
+        cid = fields.pop("cid", None)
+        session = fields.pop("session", None)
+        if not isinstance(cid, str) or not 0 < len(cid) <= MAX_CID:
+            return error_ack(
+                "invalid_command", f"A command needs a `cid` string of 1 to {MAX_CID} characters."
+            )
+        if session is not None and session != conn.session_id:
+            return error_ack(
+                "wrong_session", "This connection belongs to another session than the command's."
+            )
+        if fields.get("type") != "timeout.call" and not conn.allow():
+            return error_ack("rate_limited", "Too many commands; wait a moment and retry.")
+        try:
+            command = parse_command(fields)
+        except Rejected as refusal:
+            return error_ack(refusal.code, refusal.message)
+        live = await self.session(conn.session_id)
+        if live is None:
+            return error_ack("session_not_found", "The session no longer exists.")
+        return await live.execute(conn.seat, command, cid)
