@@ -148,7 +148,14 @@ class LiveSession:
                     if cid and (
                         seq := await self.log.command_result(self.id, CommandKey(actor, cid))
                     ):
+                        if seq > self.head:
+                            new += await self._catch_up()  # its events before its ack
                         return {"ok": True, "seq": seq}  # a retry of a command from before
+                    if (await self.log.head(self.id)).seq != self.head:
+                        # Decided on a stale state: another node appended since.
+                        # Refuse only what the latest state refuses.
+                        new += await self._catch_up()
+                        continue
                     return error_ack(refusal.code, refusal.message)
                 records = [
                     NewRecord(now, actor, audience_mask(e.audience), encode_event(e))
@@ -159,6 +166,8 @@ class LiveSession:
                         self.id, self.head, records, CommandKey(actor, cid) if cid else None
                     )
                 except DuplicateCommand as duplicate:
+                    if duplicate.last_seq > self.head:
+                        new += await self._catch_up()  # its events before its ack
                     return {"ok": True, "seq": duplicate.last_seq}
                 except SeqConflict:
                     new += await self._catch_up()

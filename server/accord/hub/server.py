@@ -19,6 +19,7 @@ from typing import Any, Final, NoReturn
 
 import msgpack
 import socketio
+from engineio import packet as eio_packet
 
 import accord
 from accord.core import Playbook, Rejected, load_playbook, parse_command, seat_view
@@ -26,7 +27,8 @@ from accord.core.seats import Seat
 from accord.hub.errors import error_ack
 from accord.hub.live import LiveSession
 from accord.hub.metrics import HubMetrics
-from accord.hub.wire import record_to_wire
+from accord.hub.packet import MALFORMED, AccordPacket
+from accord.hub.wire import events_packet, record_to_wire, wire_event
 from accord.security import TokenError, verify_invite_token
 from accord.settings import Settings
 from accord.store.base import EventLog, Invite, Record, Registry, StoreError, seat_in
@@ -77,9 +79,9 @@ class Hub:
         self.clock = clock
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
-            serializer="msgpack",
+            serializer=AccordPacket,
             transports=["websocket"],
-            cors_allowed_origins=list(settings.origins),
+            cors_allowed_origins="*" if "*" in settings.origins else list(settings.origins),
             # Engine.IO's hard limit closes the socket; ours (max_frame_bytes)
             # answers with `frame_too_large` and keeps the connection usable.
             max_http_buffer_size=max(1_000_000, settings.max_frame_bytes * 4),
@@ -95,6 +97,17 @@ class Hub:
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("join", self._on_join)
         self.sio.on("command", self._on_command)
+        self.sio.on(MALFORMED, self._on_malformed)
+        self._background_tasks: set[asyncio.Task[Any]] = set()
+
+    def _background(self, coro: Any) -> None:
+        """Run a coroutine in the background, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    async def _on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
+        return error_ack("invalid_command", "The frame could not be decoded as a msgpack packet.")
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -159,12 +172,35 @@ class Hub:
     # -- fan-out ---------------------------------------------------------------------
 
     async def _fanout(self, live: LiveSession, records: list[Record]) -> None:
-        """Emit each seat the records its audience includes (invariant 7), in seq order."""
-        wire = [(r, record_to_wire(r)) for r in records]
+        """Emit each seat the records its audience includes (invariant 7), in seq order.
+
+        Each distinct batch is encoded once, and the same packet goes to every
+        seat that sees it (usually all three), handed straight to Engine.IO:
+        `sio.emit` per seat would encode it again and make a task per seat."""
+        wire: list[bytes] | None = None
+        packets: dict[int, eio_packet.Packet] = {}
         for seat, sid in list(live.seats.items()):
-            visible = [w for r, w in wire if seat_in(r.audience, seat)]
-            if visible:
-                await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+            visible = 0
+            for i, record in enumerate(records):
+                if seat_in(record.audience, seat):
+                    visible |= 1 << i
+            if not visible:
+                continue
+            packet = packets.get(visible)
+            if packet is None:
+                if wire is None:
+                    wire = [wire_event(r) for r in records]
+                batch = [w for i, w in enumerate(wire) if visible >> i & 1]
+                packet = packets[visible] = eio_packet.Packet(
+                    eio_packet.MESSAGE, events_packet(live.epoch, batch)
+                )
+            await self._send(sid, packet)
+
+    async def _send(self, sid: str, packet: eio_packet.Packet) -> None:
+        """Queue an encoded packet on a connection, as `sio.emit(..., to=sid)` does."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.sio.eio.send_packet(eio_sid, packet)
 
     # -- connect ---------------------------------------------------------------------
 
@@ -204,8 +240,14 @@ class Hub:
         if conn is None:
             return
         live = self.sessions.get(conn.session_id)
-        if live is None or live.seats.get(conn.seat) != sid:
-            return  # superseded, or never joined
+        if live is None:
+            return
+        if live.seats.get(conn.seat) != sid:
+            # Superseded, or never joined: a connection that only connected
+            # must not keep its session in memory.
+            if live.idle and not any(c.session_id == live.id for c in self.connections.values()):
+                await self._evict(live)
+            return
         async with live.lock:
             if live.seats.get(conn.seat) != sid:
                 return
@@ -217,7 +259,7 @@ class Hub:
             self._grace[key].cancel()
         self._grace[key] = loop.call_later(
             self.settings.grace_period_s,
-            lambda: loop.create_task(self._grace_over(live, conn.seat)),
+            lambda: self._background(self._grace_over(live, conn.seat)),
         )
 
     async def _grace_over(self, live: LiveSession, seat: Seat) -> None:
@@ -262,11 +304,18 @@ class Hub:
             reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
             after = 0 if reset or last_seq is None else last_seq
             try:
-                records = await self.log.read(live.id, after) if after < live.head else []
+                # Up to the head only: later records (another node's) come by fan-out.
+                records = (
+                    await self.log.read(live.id, after, live.head - after)
+                    if after < live.head
+                    else []
+                )
             except StoreError:
                 return error_ack("unavailable", "The session's record cannot be read; retry.")
             live.seats[conn.seat] = sid
             conn.joined = True
+            # The snapshot shows the seat as it is now (joined), not as it was left.
+            live.presence[conn.seat] = "joined"
             await self.sio.emit("snapshot", self._snapshot(live, conn.seat, reset), to=sid)
             visible = [record_to_wire(r) for r in records if seat_in(r.audience, conn.seat)]
             await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
@@ -297,7 +346,7 @@ class Hub:
             {"code": "superseded", "message": "This seat was opened on another device or tab."},
             to=sid,
         )
-        asyncio.get_running_loop().create_task(self.sio.disconnect(sid))
+        self._background(self.sio.disconnect(sid))
 
     async def revoke(self, invite: Invite) -> None:
         """Disconnect every connection that used a revoked invite."""
