@@ -47,7 +47,7 @@ build_web_client() {
         (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >&2)
         echo "$stamp" > "$web/node_modules/.accord-stamp"
     fi
-    if [ ! -f "$out/index.html" ] || [ -n "$(find "$web/src" "$web/index.html" "$web/package.json" -newer "$out/index.html" 2>/dev/null | head -1)" ]; then
+    if [ ! -f "$out/index.html" ] || [ -n "$(find "$web/src" "$web/index.html" "$web/package.json" "$web/build.mjs" "$web/tsconfig.json" -newer "$out/index.html" 2>/dev/null | head -1)" ]; then
         echo "==> building the web client" >&2
         (cd "$web" && npm run --silent build >&2)
     fi

@@ -1,0 +1,218 @@
+// The wire contract (docs/PROTOCOL.md, version 1), as TypeScript types.
+// Only what PROTOCOL.md promises is relied on; unknown fields are ignored.
+
+export const PROTOCOL_VERSION = 1;
+
+export type Partner = "partner_a" | "partner_b";
+export type Seat = "mediator" | Partner;
+export type Actor = Seat | "system";
+export const PARTNERS: readonly Partner[] = ["partner_a", "partner_b"];
+export const SEATS: readonly Seat[] = ["mediator", "partner_a", "partner_b"];
+
+export type Stage =
+  | "idle"
+  | "speaking"
+  | "awaiting_paraphrase"
+  | "awaiting_answer"
+  | "awaiting_confirmation"
+  | "confirmed"
+  | "reflecting";
+
+export type ListenerStep = "summary" | "validation" | "empathy";
+
+export interface LobbySpec {
+  type: "lobby";
+  title: string;
+}
+export interface DialogueSpec {
+  type: "dialogue";
+  title: string;
+  statement_max_chars: number;
+  paraphrase_required: boolean;
+  clarifying_questions: boolean;
+  auto_round_robin: boolean;
+  first_speaker: Partner;
+  ends: "rounds" | "mediator";
+  rounds: number;
+  listener_steps: ListenerStep[];
+}
+export interface DebriefSpec {
+  type: "debrief";
+  title: string;
+  prompts: string[];
+}
+export type PhaseSpec = LobbySpec | DialogueSpec | DebriefSpec;
+
+export interface TimeOutSpec {
+  default_minutes: number;
+  min_minutes: number;
+  max_minutes: number;
+  every_minutes: number;
+  debrief_prompts: string[];
+}
+
+export interface Playbook {
+  name: string;
+  title: string;
+  description: string;
+  phases: PhaseSpec[];
+  time_out: TimeOutSpec;
+}
+
+export interface LobbyPhase {
+  kind: "lobby";
+}
+export interface DialoguePhase {
+  kind: "dialogue";
+  speaker: Partner | null;
+  stage: Stage;
+  queue: Partner[];
+  statement: number;
+  statement_text: string;
+  attempts: number;
+  spoke: boolean;
+  step: number;
+  turns: number;
+}
+export interface DebriefPhase {
+  kind: "debrief";
+  answered: Partner[];
+}
+export interface EndedPhase {
+  kind: "ended";
+}
+export type Phase = LobbyPhase | DialoguePhase | DebriefPhase | EndedPhase;
+
+export interface TimeOutOverlay {
+  kind: "time_out";
+  timer: string;
+  by: Actor;
+  started_at: number;
+  ends_at: number;
+}
+export interface DebriefOverlay {
+  kind: "debrief";
+  prompts: string[];
+  answered: Partner[];
+}
+export type Overlay = TimeOutOverlay | DebriefOverlay;
+
+export interface Timer {
+  id: string;
+  kind: "time_out_end" | "scheduled_time_out";
+  due: number;
+}
+export interface Schedule {
+  timer: string;
+  every_minutes: number | null;
+  minutes: number;
+}
+
+export interface SessionState {
+  index: number;
+  phase: Phase;
+  overlay: Overlay | null;
+  timers: Timer[];
+  schedule: Schedule | null;
+  admitted: Partner[];
+  playbook: Playbook;
+  ended: boolean;
+  role: "mediator" | "speaker" | "listener" | "partner";
+  may: string[];
+  listener?: Partner;
+  // Present on the wire; not needed by the page (kept for the fold).
+  next_timer?: number;
+  next_statement?: number;
+  dialogue_started?: boolean;
+}
+
+export type PresenceStatus = "joined" | "reconnecting" | "left";
+
+export interface Snapshot {
+  protocol: number;
+  session: string;
+  title: string;
+  seat: Seat;
+  epoch: string;
+  seq: number;
+  reset: boolean;
+  state: SessionState;
+  presence: Partial<Record<Seat, PresenceStatus>>;
+}
+
+/** Every event has these; the rest depends on `type` (see PROTOCOL.md). */
+export interface WireEvent {
+  seq: number;
+  at: number;
+  actor: Actor;
+  type: string;
+  audience: Seat[];
+  [field: string]: unknown;
+}
+
+export interface EventBatch {
+  epoch: string;
+  events: WireEvent[];
+}
+
+export interface PresenceMessage {
+  seat: Seat;
+  status: PresenceStatus;
+  at: number;
+}
+
+export interface Notice {
+  code: string;
+  message: string;
+}
+
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+export type Ack = { ok: true; seq: number; epoch?: string } | { ok: false; error: Refusal };
+
+/** Refusal codes after which the same command may be sent again (same cid). */
+export const RETRY_CODES: ReadonlySet<string> = new Set([
+  "unavailable",
+  "conflict",
+  "internal_error",
+  "not_joined",
+  "rate_limited",
+]);
+
+/** connect_error codes after which reconnecting cannot help. */
+export const FATAL_CONNECT_CODES: ReadonlySet<string> = new Set([
+  "token_missing",
+  "token_invalid",
+  "token_expired",
+  "token_revoked",
+  "session_not_found",
+]);
+
+// Field accessors for events: the wire is loosely typed, so read defensively.
+export function str(e: WireEvent, key: string): string {
+  const v = e[key];
+  return typeof v === "string" ? v : "";
+}
+export function num(e: WireEvent, key: string): number {
+  const v = e[key];
+  return typeof v === "number" ? v : 0;
+}
+export function seats(e: WireEvent, key: string): Partner[] {
+  const v = e[key];
+  return Array.isArray(v) ? (v.filter((s) => s === "partner_a" || s === "partner_b") as Partner[]) : [];
+}
+export function strings(e: WireEvent, key: string): string[] {
+  const v = e[key];
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
+}
+
+export function isPartner(s: unknown): s is Partner {
+  return s === "partner_a" || s === "partner_b";
+}
+
+export function otherPartner(p: Partner): Partner {
+  return p === "partner_a" ? "partner_b" : "partner_a";
+}
