@@ -236,7 +236,7 @@ def _invariant_problems(
     dialogue = phase if isinstance(phase, DialoguePhase) else None
     for e in events:
         if isinstance(e, StatementMade) and (
-            dialogue is None or overlay is not None or dialogue.speaker != e.seat != actor
+            dialogue is None or overlay is not None or not dialogue.speaker == e.seat == actor
         ):
             broken.append(("invariant_1", f"{where}: a statement from {e.seat} without the floor"))
         if isinstance(e, FloorRevoked | ParaphraseWaived) and not e.reason:

@@ -7,7 +7,7 @@ gets a precise message (``Expected `str`, got `int` - at `$.text` ``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 import msgspec
 
@@ -21,6 +21,12 @@ MAX_TEXT: Final = 4000
 Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 Reason = Annotated[str, msgspec.Meta(max_length=1000)]
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=1440)]
+#: Unix seconds, finite (NaN or infinity would fire at once or never, and a NaN
+#: in the log makes the replayed state differ from the live one: invariant 6).
+#: The bound is 9999-12-31T23:59:59Z.
+Timestamp = Annotated[float, msgspec.Meta(ge=0, le=253_402_300_799)]
+#: Short identifiers (a reflection step, a timer id): bounded like free text.
+Name = Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class Command(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True):
@@ -99,7 +105,7 @@ class WaiveParaphrase(Command, tag="paraphrase.waive", frozen=True):
 
 
 class Reflect(Command, tag="reflect", frozen=True):
-    step: str
+    step: Name
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
 
 
@@ -127,7 +133,7 @@ class ExtendTimeOut(Command, tag="timeout.extend", frozen=True):
 class ScheduleTimeOut(Command, tag="timeout.schedule", frozen=True):
     """At a time (unix seconds), or every N minutes from now, or both."""
 
-    at: float | None = None
+    at: Timestamp | None = None
     every_minutes: Minutes | None = None
     minutes: Minutes | None = None
 
@@ -160,7 +166,7 @@ class EndSession(Command, tag="session.end", frozen=True):
 
 
 class FireTimer(Command, tag="timer.fire", frozen=True):
-    timer: str
+    timer: Name
 
 
 AnyCommand = (
@@ -193,9 +199,13 @@ AnyCommand = (
     | FireTimer
 )
 
-COMMAND_TYPES: Final[tuple[str, ...]] = tuple(
-    str(c.__struct_config__.tag) for c in AnyCommand.__args__
-)
+#: Each command's struct by its type. parse_command converts to the one struct
+#: its type names: msgspec derives a union's type info again on every
+#: `convert` call, ~14 µs for this union against ~0.1 µs for one struct.
+_STRUCTS: Final[dict[str, type[Command]]] = {
+    str(c.__struct_config__.tag): c for c in AnyCommand.__args__
+}
+COMMAND_TYPES: Final[tuple[str, ...]] = tuple(_STRUCTS)
 
 
 def parse_command(data: Any) -> AnyCommand:
@@ -205,11 +215,11 @@ def parse_command(data: Any) -> AnyCommand:
     kind = data.get("type")
     if not isinstance(kind, str):
         raise Rejected("invalid_command", "a command needs a 'type' string")
-    if kind not in COMMAND_TYPES:
+    struct = _STRUCTS.get(kind)
+    if struct is None:
         raise Rejected("invalid_command", f"unknown command type {kind!r}")
     try:
-        command: AnyCommand = msgspec.convert(data, AnyCommand)
-        return command
+        return cast("AnyCommand", msgspec.convert(data, struct))
     except msgspec.ValidationError as exc:
         raise Rejected("invalid_command", f"{kind}: {exc}") from None
 

@@ -400,7 +400,7 @@ def _extend_time_out(state: SessionState, c: ExtendTimeOut, actor: Actor, now: f
 def _schedule_time_out(state: SessionState, c: ScheduleTimeOut, actor: Actor, now: float) -> Events:
     kind = "timeout.schedule"
     if c.at is None and c.every_minutes is None:
-        raise Rejected("invalid_command", "timeout.schedule needs `at` or `every_minutes`")
+        raise _refuse("invalid_command", actor, kind, "without `at` or `every_minutes`")
     if c.at is not None and c.at <= now:
         raise _refuse("out_of_range", actor, kind, "in the past")
     minutes = c.minutes if c.minutes is not None else state.playbook.time_out.default_minutes

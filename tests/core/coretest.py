@@ -1,0 +1,265 @@
+"""Helpers shared by the core tests: playbooks, a fake clock and a session driver.
+
+The core is pure, so a "session" here is only a state, a log and a clock: every
+command goes through the real `decide` and every event through the real
+`evolve`, exactly as the hub will drive them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+import accord
+from accord.core.commands import (
+    Admit,
+    AdvancePhase,
+    AnyCommand,
+    command_type,
+    parse_command,
+)
+from accord.core.decide import ACTS, decide
+from accord.core.errors import Rejected
+from accord.core.events import AnyEvent
+from accord.core.evolve import evolve
+from accord.core.playbook import Playbook, load_playbook, parse_playbook
+from accord.core.seats import PARTNERS, Actor, Seat
+from accord.core.state import SessionState, initial_state
+
+PROTOCOLS: Final = Path(accord.__file__).resolve().parents[2] / "protocols"
+SHIPPED: Final = ("check-in", "imago-dialogue", "speaker-listener")
+#: Every Imago listener step, in order.
+STEPS: Final = ("summary", "validation", "empathy")
+#: The fake clock starts here (unix seconds, Nov 2023): far from 0 on purpose.
+T0: Final = 1_700_000_000.0
+
+
+def shipped(name: str) -> Playbook:
+    """A shipped playbook, loaded (and explored) the way the server loads it."""
+    path = PROTOCOLS / f"{name}.toml"
+    return load_playbook(path.read_text(encoding="utf-8"), str(path))
+
+
+def playbook_source(
+    *,
+    dialogue: str = 'ends = "mediator"',
+    time_out: str = "default_minutes = 20\nmin_minutes = 5\nmax_minutes = 60",
+    extra_phases: str = "",
+) -> str:
+    """A small lobby → dialogue → debrief playbook; the arguments are TOML lines."""
+    return (
+        'name = "test"\n'
+        'title = "Test"\n'
+        "\n"
+        "[time_out]\n"
+        f"{time_out}\n"
+        "\n"
+        "[[phases]]\n"
+        'type = "lobby"\n'
+        "\n"
+        "[[phases]]\n"
+        'type = "dialogue"\n'
+        f"{dialogue}\n"
+        f"{extra_phases}"
+        "\n"
+        "[[phases]]\n"
+        'type = "debrief"\n'
+        'prompts = ["How do you feel, 0 to 10?"]\n'
+    )
+
+
+#: A test playbook with what the shipped ones lack: a chaired floor (no round
+#: robin), scheduled breaks every 20 minutes, and a second dialogue without
+#: the paraphrase gate.
+CHAIRED_TWO_DIALOGUES: Final = """\
+name = "chaired"
+title = "Chaired, then free"
+
+[time_out]
+default_minutes = 15
+min_minutes = 5
+max_minutes = 45
+every_minutes = 20
+
+[[phases]]
+type = "lobby"
+
+[[phases]]
+type = "dialogue"
+title = "Chaired dialogue"
+auto_round_robin = false
+clarifying_questions = true
+statement_max_chars = 200
+ends = "mediator"
+
+[[phases]]
+type = "dialogue"
+title = "Free round"
+paraphrase_required = false
+first_speaker = "partner_b"
+ends = "rounds"
+rounds = 1
+
+[[phases]]
+type = "debrief"
+"""
+
+
+def custom(**kwargs: str) -> Playbook:
+    """A test playbook, schema-checked but not explored (fast)."""
+    return parse_playbook(playbook_source(**kwargs), "test.toml")[0]
+
+
+class Session:
+    """One session driven by hand with a fake clock."""
+
+    def __init__(self, playbook: Playbook, now: float = T0) -> None:
+        self.playbook = playbook
+        self.state: SessionState = initial_state(playbook)
+        self.now = now
+        self.log: list[AnyEvent] = []
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * 60
+
+    def do(self, actor: Actor, command: AnyCommand | dict[str, Any]) -> list[AnyEvent]:
+        """Send a command that must be accepted; apply and return its events."""
+        if isinstance(command, dict):
+            command = parse_command(command)
+        events = decide(self.state, command, actor, self.now)
+        assert events, "an accepted command always records at least one event"
+        for event in events:
+            self.state = evolve(self.state, event)
+        self.log += events
+        return events
+
+    def refuse(self, actor: Actor, command: AnyCommand | dict[str, Any], code: str) -> str:
+        """Send a command that must be refused with `code`; return the message.
+
+        A refusal changes nothing, and its message names the seat and the act.
+        """
+        if isinstance(command, dict):
+            command = parse_command(command)
+        before = self.state
+        with pytest.raises(Rejected) as info:
+            decide(self.state, command, actor, self.now)
+        assert info.value.code == code, info.value
+        assert self.state is before
+        message = info.value.message
+        assert message.startswith(f"{actor} may not {ACTS[command_type(command)]}"), message
+        return message
+
+    def types(self, events: list[AnyEvent] | None = None) -> list[str]:
+        from accord.core.events import event_type
+
+        return [event_type(e) for e in (self.log if events is None else events)]
+
+    def start(self) -> None:
+        """Admit both partners and open the first phase after the lobby."""
+        self.do("mediator", Admit(seat="partner_a"))
+        self.do("mediator", Admit(seat="partner_b"))
+        self.do("mediator", AdvancePhase())
+
+
+Secret = Callable[[tuple[Seat, ...]], str]
+
+#: The commands of a session's normal flow: no new time-out, override, note or end.
+FLOW: Final = frozenset(
+    {
+        "admit",
+        "phase.advance",
+        "floor.request",
+        "floor.grant",
+        "statement",
+        "paraphrase",
+        "question",
+        "answer",
+        "paraphrase.confirm",
+        "paraphrase.correct",
+        "yield",
+        "reflect",
+        "debrief.answer",
+        "timeout.end",
+    }
+)
+
+
+def moves(
+    playbook: Playbook, now: float, secret: Secret, *, end: bool = True
+) -> list[tuple[Actor, dict[str, Any]]]:
+    """Plausible commands of every seat, as plain data: what a real session sends.
+
+    Most are refused in any given state; callers keep those `decide` accepts.
+    Private texts (a time-out's reason, a debrief answer, a note) come from
+    `secret`, called with the seats allowed to read them, so tests can follow
+    where they go. `end=False` leaves out `session.end`.
+    """
+    t = playbook.time_out
+    result: list[tuple[Actor, dict[str, Any]]] = []
+    for p in PARTNERS:
+        result += [
+            (p, {"type": "floor.request"}),
+            (p, {"type": "floor.withdraw"}),
+            (p, {"type": "statement", "text": "I felt alone when you left early."}),
+            (p, {"type": "statement", "text": "And another thing. " * 60}),  # too long
+            (p, {"type": "paraphrase", "text": "You felt alone when I left early."}),
+            (p, {"type": "question", "text": "Which evening do you mean?"}),
+            (p, {"type": "answer", "text": "Last Friday."}),
+            (p, {"type": "paraphrase.confirm"}),
+            (p, {"type": "paraphrase.correct", "note": "Alone, not angry."}),
+            (p, {"type": "yield"}),
+            (p, {"type": "timeout.call"}),
+            (p, {"type": "timeout.call", "reason": secret(("mediator",))}),
+            (p, {"type": "debrief.answer", "rating": 4, "text": secret(("mediator", p))}),
+        ]
+        result += [(p, {"type": "reflect", "step": s, "text": "I hear you."}) for s in STEPS]
+        result.append((p, {"type": "reflect", "step": "advice", "text": "You should…"}))
+        result += [
+            ("mediator", {"type": "admit", "seat": p}),
+            ("mediator", {"type": "floor.grant", "seat": p}),
+            ("mediator", {"type": "floor.grant", "seat": p, "reason": "To rebalance."}),
+        ]
+    result += [
+        ("mediator", {"type": "phase.advance"}),
+        ("mediator", {"type": "phase.advance", "reason": "We are out of time."}),
+        ("mediator", {"type": "floor.revoke", "reason": "Blame, not a feeling."}),
+        (
+            "mediator",
+            {"type": "floor.reorder", "queue": list(PARTNERS[::-1]), "reason": "Balance."},
+        ),
+        ("mediator", {"type": "paraphrase.waive", "reason": "Close enough."}),
+        # Overrides without their reason: refused, unless the core is broken.
+        ("mediator", {"type": "paraphrase.waive"}),
+        ("mediator", {"type": "floor.revoke", "reason": " "}),
+        ("mediator", {"type": "debrief.skip"}),
+        ("mediator", {"type": "timeout.start"}),
+        ("mediator", {"type": "timeout.start", "minutes": t.min_minutes}),
+        ("mediator", {"type": "timeout.end", "reason": "Both are calm."}),
+        ("mediator", {"type": "timeout.extend", "minutes": t.min_minutes}),
+        ("mediator", {"type": "timeout.schedule", "at": now + 600}),
+        ("mediator", {"type": "timeout.schedule", "every_minutes": 30, "minutes": t.min_minutes}),
+        ("mediator", {"type": "timeout.unschedule"}),
+        ("mediator", {"type": "debrief.skip", "reason": "Both are settled."}),
+        ("mediator", {"type": "note", "text": secret(("mediator",))}),
+    ]
+    if end:
+        result.append(("mediator", {"type": "session.end", "reason": "Safety first."}))
+    return result
+
+
+def accepted(
+    state: SessionState, candidates: list[tuple[Actor, dict[str, Any]]], now: float
+) -> list[tuple[Actor, AnyCommand]]:
+    """The candidates `decide` would accept now."""
+    result: list[tuple[Actor, AnyCommand]] = []
+    for actor, data in candidates:
+        command = parse_command(data)
+        try:
+            decide(state, command, actor, now)
+        except Rejected:
+            continue
+        result.append((actor, command))
+    return result
