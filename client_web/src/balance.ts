@@ -1,6 +1,6 @@
 // The balance of talk, from what is in the log (DESIGN.md: the balance
-// monitor). Partners' refused commands never reach the log or the mediator,
-// so "refused attempts" cannot be counted here and is not shown.
+// monitor). Partners' refused commands are not in the log; the server counts
+// them live for the mediator (`refused` messages, snapshot `refusals`).
 
 import { wordCount } from "./dom";
 import { Partner, WireEvent, isPartner, str } from "./protocol";

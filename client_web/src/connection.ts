@@ -13,6 +13,7 @@ import {
   Notice,
   PresenceMessage,
   RETRY_CODES,
+  Refused,
   Snapshot,
   WireEvent,
 } from "./protocol";
@@ -23,6 +24,7 @@ export interface Handlers {
   snapshot(s: Snapshot): void;
   events(events: WireEvent[]): void;
   presence(p: PresenceMessage): void;
+  refused(r: Refused): void;
   status(status: Status, message?: string): void;
 }
 
@@ -76,6 +78,7 @@ export class Connection {
       this.on.events(fresh);
     });
     s.on("presence", (p: PresenceMessage) => this.on.presence(p));
+    s.on("refused", (r: Refused) => this.on.refused(r));
     s.on("notice", (n: Notice) => {
       // Superseded or revoked: the server disconnects us next; do not come back.
       this.notice = n;

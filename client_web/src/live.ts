@@ -139,7 +139,7 @@ export function mountLive(container: HTMLElement, store: Store): void {
     h("div", { class: "table-wrap" }, balanceTable),
     h("p", {
       class: "hint",
-      text: "Counted from the session's record. Refused out-of-turn attempts are not shown: the server does not report partners' refused commands.",
+      text: "Counted from the session's record; refused attempts are counted live by the server since the session was last loaded (they are not part of the record).",
     }),
   );
   let chart: ShareChart | null = null;
@@ -347,6 +347,17 @@ export function mountLive(container: HTMLElement, store: Store): void {
     );
   }
 
+  function refusedText(counts: Record<string, number> | undefined): string {
+    const entries = Object.entries(counts ?? {}).sort((x, y) => y[1] - x[1]);
+    const total = entries.reduce((sum, [, n]) => sum + n, 0);
+    if (total === 0) return "0";
+    const top = entries
+      .slice(0, 2)
+      .map(([code, n]) => `${n} ${code.replace(/_/g, " ")}`)
+      .join(", ");
+    return `${total} (${top})`;
+  }
+
   function renderBalance(events: readonly WireEvent[]): void {
     const b = balanceOf(events);
     const [sa, sb] = share(b.partner_a.statements, b.partner_b.statements);
@@ -366,6 +377,7 @@ export function mountLive(container: HTMLElement, store: Store): void {
       ],
       ["“Not quite” corrections given", (p) => String(b[p].corrections)],
       ["Time-outs called", (p) => String(b[p].timeouts + (b[p].signals ? ` (+${b[p].signals} signals)` : ""))],
+      ["Refused attempts (out of turn and others)", (p) => refusedText(store.refusals[p])],
     ];
     const head = h(
       "thead",

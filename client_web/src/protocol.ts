@@ -138,6 +138,18 @@ export interface Snapshot {
   reset: boolean;
   state: SessionState;
   presence: Partial<Record<Seat, PresenceStatus>>;
+  /** The server's clock (unix seconds) when the snapshot was made. */
+  now: number;
+  /** Mediator only: partners' refused commands by code, since the session was loaded. */
+  refusals?: Partial<Record<Partner, Record<string, number>>>;
+}
+
+/** Mediator only: a partner's command was refused (PROTOCOL.md, "refused"). */
+export interface Refused {
+  seat: Partner;
+  type: string;
+  code: string;
+  at: number;
 }
 
 /** Every event has these; the rest depends on `type` (see PROTOCOL.md). */

@@ -4,7 +4,7 @@
 
 import { Connection, Status } from "./connection";
 import { Role, evolve, mayFor, roleOf } from "./model";
-import { PresenceMessage, PresenceStatus, Seat, SessionState, Snapshot, WireEvent } from "./protocol";
+import { Partner, PresenceMessage, PresenceStatus, Refused, Seat, SessionState, Snapshot, WireEvent } from "./protocol";
 
 export class Store {
   session = "";
@@ -15,6 +15,8 @@ export class Store {
   may: Set<string> = new Set();
   transcript: WireEvent[] = [];
   presence: Partial<Record<Seat, PresenceStatus>> = {};
+  /** Mediator only: partners' refused commands by code (not part of the record). */
+  refusals: Partial<Record<Partner, Record<string, number>>> = {};
   status: Status = "connecting";
   statusMessage = "";
   /** Server clock minus ours, in seconds, estimated from live events. */
@@ -30,6 +32,7 @@ export class Store {
       snapshot: (s) => this.onSnapshot(s),
       events: (events) => this.onEvents(events),
       presence: (p) => this.onPresence(p),
+      refused: (r) => this.onRefused(r),
       status: (status, message) => this.onStatus(status, message),
     });
   }
@@ -71,6 +74,8 @@ export class Store {
     this.state = s.state;
     this.snapshotSeq = s.seq;
     this.presence = { ...s.presence, [s.seat]: "joined" };
+    this.refusals = s.refusals ?? {};
+    if (typeof s.now === "number") this.clockOffset = s.now - Date.now() / 1000;
     this.generation += 1;
     this.changed();
   }
@@ -91,6 +96,12 @@ export class Store {
 
   private onPresence(p: PresenceMessage): void {
     this.presence = { ...this.presence, [p.seat]: p.status };
+    this.changed();
+  }
+
+  private onRefused(r: Refused): void {
+    const counts = (this.refusals[r.seat] ??= {});
+    counts[r.code] = (counts[r.code] ?? 0) + 1;
     this.changed();
   }
 

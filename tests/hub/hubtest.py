@@ -312,6 +312,7 @@ class Seat:
         self.snapshots: list[dict[str, Any]] = []
         self.presence: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
+        self.refused: list[dict[str, Any]] = []
         self.problems: list[str] = []
         self.connect_error: Any = None
         self.headers: dict[str, str] = {}  # e.g. an Origin, as a browser would send
@@ -358,6 +359,7 @@ class Seat:
         client.on("events", self._on_events)
         client.on("presence", self._on_presence)
         client.on("notice", self._on_notice)
+        client.on("refused", self._on_refused)
         self._snapshot_seen = False
         self._disconnected.clear()
         self.client = client
@@ -538,6 +540,10 @@ class Seat:
 
     def _on_presence(self, presence: dict[str, Any]) -> None:
         self.presence.append(presence)
+        self._touch()
+
+    def _on_refused(self, refused: dict[str, Any]) -> None:
+        self.refused.append(refused)
         self._touch()
 
     def _on_notice(self, notice: dict[str, Any]) -> None:

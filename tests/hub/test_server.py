@@ -379,6 +379,30 @@ def presence_of(seat: Seat) -> list[tuple[str, str]]:
     return [(p["seat"], p["status"]) for p in seat.presence]
 
 
+async def test_the_mediator_hears_of_partners_refusals_and_nobody_else_does(
+    server: Server, seats: Seats
+) -> None:
+    keys = await server.create_session("speaker-listener")
+    m, a, b = await seats.trio(keys)
+    head = await start_dialogue(m)
+    for _ in range(2):
+        ack = await b.send({"cid": uuid.uuid4().hex, "type": "statement", "text": "Me first."})
+        assert ack["error"]["code"] == "not_your_turn"
+    ack = await b.send({"cid": uuid.uuid4().hex, "type": "statement", "text": 5})
+    assert ack["error"]["code"] == "invalid_command"  # malformed, not pushing: not counted
+    await m.until(lambda _: len(m.refused) == 2)
+    assert {(r["seat"], r["type"], r["code"]) for r in m.refused} == {
+        ("partner_b", "statement", "not_your_turn")
+    }
+    assert a.refused == [] and b.refused == []
+    assert m.last_seq == head  # refusals are not part of the record
+    # A mediator joining again gets the counts in its snapshot; partners never do.
+    m2 = await seats.open(keys, "mediator")
+    assert m2.snapshots[-1]["refusals"] == {"partner_b": {"not_your_turn": 2}}
+    assert "refusals" not in b.snapshots[-1]
+    assert abs(m2.snapshots[-1]["now"] - time.time()) < 5
+
+
 async def test_a_newer_connection_takes_the_seat_over(server: Server, seats: Seats) -> None:
     keys = await server.create_session("quick-dialogue")
     m, a, b = await seats.trio(keys)

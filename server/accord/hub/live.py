@@ -72,6 +72,10 @@ class LiveSession:
         self.lock = asyncio.Lock()
         self.seats: dict[Seat, str] = {}  # seat -> sid of its one live connection
         self.presence: dict[Seat, str] = {}
+        #: Partners' refused commands by code, for the mediator's balance panel.
+        #: Refusals are not part of the record: counted while the session is
+        #: held in memory, lost on a restart.
+        self.refusals: dict[str, dict[str, int]] = {}
         self._fanout = fanout
         self._clock = clock
         self._metrics = metrics

@@ -22,7 +22,8 @@ import socketio
 from engineio import packet as eio_packet
 
 import accord
-from accord.core import Playbook, Rejected, load_playbook, parse_command, seat_view
+from accord.core import CODES, Playbook, Rejected, load_playbook, parse_command, seat_view
+from accord.core.commands import command_type
 from accord.core.seats import Seat
 from accord.hub.errors import error_ack
 from accord.hub.live import LiveSession
@@ -334,6 +335,8 @@ class Hub:
             "reset": reset,
             "state": seat_view(live.state, seat),
             "presence": dict(live.presence),
+            "now": self.clock(),
+            **({"refusals": live.refusals} if seat == "mediator" else {}),
         }
 
     async def _supersede(self, sid: str) -> None:
@@ -398,4 +401,19 @@ class Hub:
         live = await self.session(conn.session_id)
         if live is None:
             return error_ack("session_not_found", "The session no longer exists.")
-        return await live.execute(conn.seat, command, cid)
+        ack = await live.execute(conn.seat, command, cid)
+        if not ack["ok"] and conn.seat != "mediator":
+            await self._refused(live, conn.seat, command_type(command), ack["error"]["code"])
+        return ack
+
+    async def _refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
+        """Tell the mediator a partner was refused (the balance monitor: who pushes
+        against the structure). Transport failures are not the partner's doing."""
+        if code not in CODES:
+            return
+        counts = live.refusals.setdefault(seat, {})
+        counts[code] = counts.get(code, 0) + 1
+        mediator = live.seats.get("mediator")
+        if mediator is not None:
+            payload = {"seat": seat, "type": kind, "code": code, "at": self.clock()}
+            await self.sio.emit("refused", payload, to=mediator)
