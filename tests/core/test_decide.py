@@ -1135,5 +1135,5 @@ def test_a_seat_forbidden_a_command_is_told_who_may() -> None:
     )
     assert (
         s.refuse("mediator", Paraphrase(text="x"), "forbidden_for_seat")
-        == "mediator may not paraphrase at all: only the partner_a or partner_b may"
+        == "mediator may not paraphrase at all: only a partner may"
     )

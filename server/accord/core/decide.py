@@ -134,6 +134,13 @@ _MEDIATOR: Final = frozenset({"mediator"})
 _PARTNER: Final = frozenset(PARTNERS)
 _SYSTEM: Final = frozenset({"system"})
 
+#: The senders, in words, for refusals ("only a partner may").
+_WHO: Final[dict[frozenset[str], str]] = {
+    _MEDIATOR: "the mediator",
+    _PARTNER: "a partner",
+    _SYSTEM: "the server's timers",
+}
+
 #: Who may ever send each command.
 SENDERS: Final[dict[str, frozenset[str]]] = {
     "admit": _MEDIATOR,
@@ -292,8 +299,7 @@ def decide(state: SessionState, command: AnyCommand, actor: Actor, now: float) -
     """Decide what happens when `actor` sends `command` at time `now`."""
     kind = command_type(command)
     if actor not in SENDERS[kind]:
-        allowed = " or ".join(sorted(SENDERS[kind]))
-        raise _refuse("forbidden_for_seat", actor, kind, f"at all: only the {allowed} may")
+        raise _refuse("forbidden_for_seat", actor, kind, f"at all: only {_WHO[SENDERS[kind]]} may")
     if state.ended:
         if isinstance(command, AddNote):
             return [NoteAdded(text=command.text, audience=MEDIATOR_ONLY)]
@@ -436,8 +442,9 @@ def _fire_timer(state: SessionState, c: FireTimer, actor: Actor, now: float) -> 
     schedule = state.schedule
     assert schedule is not None and schedule.timer == timer.id
     ids = _timer_ids(state)
-    # A scheduled break interrupts a dialogue; it waits out a running
-    # time-out or debrief, and skips the lobby and the closing debrief.
+    # A scheduled break interrupts a dialogue. One that comes due during a
+    # time-out or its debrief, in the lobby or in a debrief phase is not
+    # taken (the partners are not talking); a recurring one re-arms below.
     if state.overlay is None and isinstance(state.phase, DialoguePhase):
         events.append(
             TimeOutStarted(

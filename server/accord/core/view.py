@@ -49,7 +49,13 @@ def may_send(state: SessionState, seat: Seat) -> list[str]:
     kinds = [k for k in COMMAND_TYPES if seat in SENDERS[k]]
     overlay = state.overlay
     if isinstance(overlay, TimeOutOverlay):
-        return [k for k in kinds if k in TIME_OUT_BUSINESS and k != "timeout.start"]
+        return [
+            k
+            for k in kinds
+            if k in TIME_OUT_BUSINESS
+            and k != "timeout.start"
+            and (k != "timeout.unschedule" or state.schedule is not None)
+        ]
     always = {"timeout.call", "timeout.start", "session.end", "note", "timeout.schedule"}
     if state.schedule is not None:
         always.add("timeout.unschedule")
