@@ -18,6 +18,7 @@ from accord import cli
 from accord.security import verify_invite_token, verify_password
 from accord.settings import Settings
 from accord.store.base import SEATS
+from accord.store.redis import RedisStore
 from accord.store.sqlite import SqliteStore
 
 ACCORD = Path(sys.executable).parent / "accord"
@@ -107,6 +108,7 @@ def prompt_run(args: list[str], answers: list[str]) -> tuple[int, str]:
     os.close(follower)
     output = b""
     pending = list(answers)
+    answered = 0  # where the output stood at the last answer: a prompt must come after it
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
@@ -119,9 +121,10 @@ def prompt_run(args: list[str], answers: list[str]) -> tuple[int, str]:
                 if not chunk:
                     break
                 output += chunk
-                if pending and output.rstrip().endswith(b":"):
+                if pending and output[answered:].rstrip().endswith(b":"):
                     os.write(leader, pending.pop(0).encode() + b"\n")
                     output += b"\n"
+                    answered = len(output)
             elif proc.poll() is not None:
                 break
         code = proc.wait(timeout=10)
@@ -239,12 +242,44 @@ def test_bad_settings_exit_2(tmp_path: Path) -> None:
     assert "unknown setting 'colour'" in done.stderr
 
 
-def test_shell_commands_refuse_a_redis_deployment(tmp_path: Path) -> None:
-    env = clean_env(ACCORD_REDIS_URL="redis://127.0.0.1:6379/0")
-    done = run("session", "create", "--data-dir", tmp_path, "--playbook", "check-in", env=env)
-    assert done.returncode == 1
-    assert "redis_url is set" in done.stderr
+async def test_shell_commands_work_on_a_redis_deployment(tmp_path: Path, redis_url: str) -> None:
+    args = ("--data-dir", tmp_path, "--redis", redis_url)
+    done = run("session", "create", *args, "--playbook", "check-in", "--json")
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    # redis_url from the environment works the same as --redis.
+    env = clean_env(ACCORD_REDIS_URL=redis_url)
+    added = run(
+        "mediator",
+        "add",
+        "ann@example.org",
+        "--data-dir",
+        tmp_path,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
     assert not (tmp_path / "accord.sqlite3").exists()
+    store = await RedisStore.open(redis_url)
+    try:
+        session = await store.get_session(created["session_id"])
+        assert session is not None
+        assert session.playbook_name == "check-in"
+        invites = await store.list_invites(session.id)
+        assert sorted(i.seat for i in invites) == sorted(SEATS)
+        assert await store.mediator_by_email("ann@example.org") is not None
+    finally:
+        await store.close()
+
+
+def test_shell_commands_fail_cleanly_without_redis(tmp_path: Path) -> None:
+    url = "redis://127.0.0.1:1/0"  # nothing listens there
+    started = time.monotonic()
+    done = run("session", "create", "--redis", url, "--playbook", "check-in")
+    assert done.returncode == 1
+    assert f"cannot open the database {url}" in done.stderr
+    assert time.monotonic() - started < 10
 
 
 # protocols check

@@ -28,9 +28,11 @@ from starlette.staticfiles import StaticFiles
 from accord.api.playbooks import Playbooks
 from accord.api.router import build_api
 from accord.api.setup import ensure_setup_link
+from accord.hub.distributed import DistributedHub
 from accord.hub.metrics import HubMetrics
 from accord.hub.server import Hub
 from accord.settings import Settings
+from accord.store.redis import RedisStore, redacted
 from accord.store.sqlite import SqliteStore
 
 logger = logging.getLogger("accord")
@@ -89,9 +91,16 @@ class AccordApp:
     async def startup(self) -> None:
         settings = self.settings
         if self.store is None:
-            self.store = await SqliteStore.open(settings.database_path)
+            self.store = await open_store(settings)
         store = self.store
-        hub = Hub(settings, store, store, HubMetrics(self.metrics_registry), clock=self._clock)
+        metrics = HubMetrics(self.metrics_registry)
+        hub: Hub
+        if isinstance(store, RedisStore):
+            # Distributed: the hub subscribes to its sessions' channels and
+            # shares timers and seats with the other nodes (docs/SCALING.md).
+            hub = DistributedHub(settings, store, metrics, clock=self._clock)
+        else:
+            hub = Hub(settings, store, store, metrics, clock=self._clock)
         self.hub = hub
         routes: list[BaseRoute] = [
             *build_api(
@@ -110,7 +119,10 @@ class AccordApp:
         await hub.start()
         link = await ensure_setup_link(settings, store)
         self._announce(f"Accord {_version()} is running at {settings.base_url}/")
-        self._announce(f"  data: {settings.database_path}")
+        if isinstance(hub, DistributedHub):
+            self._announce(f"  data: {redacted(store.url)} (distributed; node {hub.node})")
+        else:
+            self._announce(f"  data: {settings.database_path}")
         if link:
             self._announce("  No mediator account exists yet. Create the first one here")
             self._announce(f"  (the link works once, for 24 hours): {link}")
@@ -125,6 +137,17 @@ class AccordApp:
 
     async def _metrics(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def open_store(settings: Settings) -> SqliteStore | RedisStore:
+    """The store the settings name: Redis if `redis_url` is set, else the SQLite file."""
+    if settings.redis_url is not None:
+        return await RedisStore.open(
+            settings.redis_url,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+        )
+    return await SqliteStore.open(settings.database_path)
 
 
 def _version() -> str:

@@ -1,14 +1,15 @@
 """`accord …`: the operator's shell.
 
     accord serve [--host H] [--port P] [--data-dir D] [--config F] [--redis URL] ...
-    accord mediator add EMAIL [--password-stdin]
-    accord session create --playbook NAME [--title T] [--json]
+    accord mediator add EMAIL [--password-stdin] [--redis URL]
+    accord session create --playbook NAME [--title T] [--json] [--redis URL]
     accord protocols check FILE...
 
-Shell commands open the SQLite store directly (it takes turns with a running
-server through SQLite's file locks) and do their work through accord.api.service,
-the same functions the HTTP API uses. Exit status: 0 done, 1 refused or failed,
-2 bad usage or settings.
+Shell commands open the store directly, the SQLite file (it takes turns with a
+running server through SQLite's file locks) or, with `--redis URL` (or
+`redis_url` set), the Redis of a distributed deployment, and do their work
+through accord.api.service, the same functions the HTTP API uses. Exit status:
+0 done, 1 refused or failed, 2 bad usage or settings.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from accord.api.errors import ServiceError
 from accord.api.playbooks import Playbooks
 from accord.settings import Settings, SettingsError
 from accord.store.base import SEATS, Mediator, StoreError
+from accord.store.redis import RedisStore, redacted
 from accord.store.sqlite import SqliteStore
 
 T = TypeVar("T")
@@ -100,11 +102,18 @@ def _parser() -> argparse.ArgumentParser:
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, metavar="DIR", help="where the data lives")
     parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML config file")
+    parser.add_argument(
+        "--redis", metavar="URL", help="work on the Redis of a distributed deployment"
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    """Settings for a shell command: --data-dir > environment > --config file > defaults."""
-    return Settings.load({"data_dir": args.data_dir}, env=os.environ, config_path=args.config)
+    """Settings for a shell command: flags > environment > --config file > defaults."""
+    return Settings.load(
+        {"data_dir": args.data_dir, "redis_url": args.redis},
+        env=os.environ,
+        config_path=args.config,
+    )
 
 
 # --- mediator add --------------------------------------------------------------
@@ -196,18 +205,17 @@ def _protocols_check(args: argparse.Namespace) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[SqliteStore]:
-    """The SQLite store of the settings' data dir, open for one command."""
-    if settings.redis_url is not None:
-        # Writing to a SQLite file that the servers never read would look like success.
-        raise Failure(
-            "redis_url is set, and the shell commands work on the embedded SQLite store "
-            "only; use the HTTP API of a running server instead"
-        )
+async def _store(settings: Settings) -> AsyncIterator[SqliteStore | RedisStore]:
+    """The store the servers use (Redis if redis_url is set, else SQLite), open for one command."""
+    from accord.app import open_store  # here: accord.app loads the web stack too
+
+    where = (
+        redacted(settings.redis_url) if settings.redis_url is not None else settings.database_path
+    )
     try:
-        store = await SqliteStore.open(settings.database_path)
+        store = await open_store(settings)
     except (StoreError, OSError) as exc:
-        raise Failure(f"cannot open the database {settings.database_path}: {exc}") from None
+        raise Failure(f"cannot open the database {where}: {exc}") from None
     try:
         yield store
     finally:

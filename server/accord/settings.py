@@ -65,6 +65,8 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     database: Path | None = None  # None: data_dir / "accord.sqlite3"
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_wait_replicas: int = 0  # acknowledge only after this many replicas have an append
+    redis_wait_timeout_ms: int = 1000
     public_url: str | None = None  # None: http://host:port
     protocols_dir: Path = field(default_factory=default_protocols_dir)
     invite_ttl_s: int = 7 * 24 * 3600
@@ -105,6 +107,10 @@ class Settings:
             raise SettingsError(
                 f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
+        if self.redis_wait_replicas < 0:
+            raise SettingsError("redis_wait_replicas must not be negative")
+        if not 0 < self.redis_wait_timeout_ms <= 60_000:
+            raise SettingsError("redis_wait_timeout_ms must be between 1 and 60000")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in (
             "redis",
             "rediss",
@@ -305,6 +311,8 @@ _FIELDS: dict[str, _Field] = {
     "data_dir": _Field(_to_path, is_path=True),
     "database": _Field(_to_opt_path, is_path=True),
     "redis_url": _Field(_to_opt_str),
+    "redis_wait_replicas": _Field(_to_int),
+    "redis_wait_timeout_ms": _Field(_to_int),
     "public_url": _Field(_to_opt_str),
     "protocols_dir": _Field(_to_path, is_path=True),
     "invite_ttl_s": _Field(_to_int),

@@ -312,7 +312,7 @@ class Seat:
         self.snapshots: list[dict[str, Any]] = []
         self.presence: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
-        self.refused: list[dict[str, Any]] = []
+        self.refusals: list[dict[str, Any]] = []  # `refused` messages (mediator only)
         self.problems: list[str] = []
         self.connect_error: Any = None
         self.headers: dict[str, str] = {}  # e.g. an Origin, as a browser would send
@@ -543,7 +543,7 @@ class Seat:
         self._touch()
 
     def _on_refused(self, refused: dict[str, Any]) -> None:
-        self.refused.append(refused)
+        self.refusals.append(refused)
         self._touch()
 
     def _on_notice(self, notice: dict[str, Any]) -> None:

@@ -390,11 +390,11 @@ async def test_the_mediator_hears_of_partners_refusals_and_nobody_else_does(
         assert ack["error"]["code"] == "not_your_turn"
     ack = await b.send({"cid": uuid.uuid4().hex, "type": "statement", "text": 5})
     assert ack["error"]["code"] == "invalid_command"  # malformed, not pushing: not counted
-    await m.until(lambda _: len(m.refused) == 2)
-    assert {(r["seat"], r["type"], r["code"]) for r in m.refused} == {
+    await m.until(lambda _: len(m.refusals) == 2)
+    assert {(r["seat"], r["type"], r["code"]) for r in m.refusals} == {
         ("partner_b", "statement", "not_your_turn")
     }
-    assert a.refused == [] and b.refused == []
+    assert a.refusals == [] and b.refusals == []
     assert m.last_seq == head  # refusals are not part of the record
     # A mediator joining again gets the counts in its snapshot; partners never do.
     m2 = await seats.open(keys, "mediator")

@@ -1,0 +1,85 @@
+"""accord.hub.wire: the spliced encoding is byte for byte what msgpack makes of the
+dictionaries (and so what python-socketio's msgpack serializer would send)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgpack
+from socketio import packet as sio_packet
+from socketio.msgpack_packet import MsgPackPacket
+
+from accord.core import decide, evolve, initial_state, load_playbook, parse_command
+from accord.core.codec import encode_event
+from accord.core.commands import FireTimer
+from accord.core.events import TimeOutScheduled
+from accord.hub.wire import events_packet, record_to_wire, wire_event
+from accord.store.base import Record, audience_mask
+
+PLAYBOOK = Path(__file__).resolve().parents[2] / "protocols" / "speaker-listener.toml"
+
+
+def session_records() -> list[Record]:
+    """Records of a session with every kind of event a speaker-listener run makes."""
+    playbook = load_playbook(PLAYBOOK.read_text(), "speaker-listener.toml")
+    state = initial_state(playbook)
+    records: list[Record] = []
+    now = 1_764_100_000.25
+    script = [
+        ("mediator", {"type": "admit", "seat": "partner_a"}),
+        ("mediator", {"type": "admit", "seat": "partner_b"}),
+        ("mediator", {"type": "phase.advance"}),
+        ("partner_a", {"type": "statement", "text": "I felt alone — ünïcödé, 🙂"}),
+        ("partner_b", {"type": "paraphrase", "text": "You felt alone."}),
+        ("partner_a", {"type": "paraphrase.correct", "note": "Not quite."}),
+        ("partner_b", {"type": "paraphrase", "text": "You felt alone and unseen."}),
+        ("partner_a", {"type": "paraphrase.confirm"}),
+        ("partner_a", {"type": "yield"}),
+        ("mediator", {"type": "timeout.schedule", "at": now + 600, "minutes": 5}),
+        ("partner_b", {"type": "timeout.call", "reason": "I need a minute."}),
+        ("mediator", {"type": "note", "text": "b flooded"}),
+    ]
+    for actor, data in script:
+        for event in decide(state, parse_command(data), actor, now):
+            state = evolve(state, event)
+            body = encode_event(event)
+            records.append(
+                Record(len(records) + 1, now, actor, audience_mask(event.audience), body)
+            )
+        now += 1.5
+    timer = state.timers[0]
+    for event in decide(state, FireTimer(timer=timer.id), "system", timer.due):
+        body = encode_event(event)
+        records.append(Record(len(records) + 1, now, "system", audience_mask(event.audience), body))
+    return records
+
+
+def test_wire_event_is_the_packed_dictionary() -> None:
+    records = session_records()
+    kinds = {record_to_wire(r)["type"] for r in records}
+    assert {"statement.made", "timeout.scheduled", "timeout.reason", "timer.fired"} <= kinds
+    for record in records:
+        assert wire_event(record) == msgpack.packb(record_to_wire(record))
+
+
+def test_envelope_wins_over_a_field_of_the_same_name() -> None:
+    event = TimeOutScheduled(timer="t1", at=123.0, every_minutes=None, minutes=5)
+    record = Record(7, 456.5, "mediator", audience_mask(event.audience), encode_event(event))
+    decoded = msgpack.unpackb(wire_event(record))
+    assert decoded["at"] == 456.5
+    assert list(decoded).count("at") == 1
+
+
+def test_large_maps_and_batches() -> None:
+    body = msgpack.packb({f"k{i}": i for i in range(20)} | {"type": "x"})  # a map 16
+    small = msgpack.packb({f"k{i}": i for i in range(13)})  # 13 + 3 entries: a map 16 after
+    for raw in (body, small):
+        record = Record(3, 1.0, "partner_a", 7, raw)
+        assert wire_event(record) == msgpack.packb(record_to_wire(record))
+    for n in (0, 1, 15, 16, 70_000):
+        events = [{"seq": i} for i in range(n)]
+        encoded = events_packet("e1", [msgpack.packb(e) for e in events])
+        expected = MsgPackPacket(
+            sio_packet.EVENT, namespace="/", data=["events", {"epoch": "e1", "events": events}]
+        ).encode()
+        assert encoded == expected
