@@ -62,8 +62,12 @@ def test_imago_has_more_states_than_speaker_listener() -> None:
     assert explored("imago-dialogue").states > explored("speaker-listener").states
 
 
+def _read(name: str) -> str:
+    return Path(name).read_text(encoding="utf-8")
+
+
 def test_check_files_on_the_shipped_playbooks() -> None:
-    assert check_files(sorted(PROTOCOLS.glob("*.toml"))) == []
+    assert check_files(sorted(str(p) for p in PROTOCOLS.glob("*.toml")), _read) == []
 
 
 def test_check_files_reports_every_file(tmp_path: Path) -> None:
@@ -71,7 +75,7 @@ def test_check_files_reports_every_file(tmp_path: Path) -> None:
     broken.write_text(playbook_source(dialogue='ends = "rounds"\nrounds = 0'), encoding="utf-8")
     missing = tmp_path / "missing.toml"
     good = PROTOCOLS / "check-in.toml"
-    problems = check_files([good, broken, missing])
+    problems = check_files([str(good), str(broken), str(missing)], _read)
     assert [(p.file, p.rule) for p in problems] == [
         (str(broken), "no_way_out"),
         (str(missing), "unreadable"),

@@ -866,7 +866,7 @@ def test_answer_without_a_debrief() -> None:
 def test_a_time_out_scheduled_at_a_time_fires_when_due_and_once() -> None:
     s = started()
     assert s.do("mediator", ScheduleTimeOut(at=T0 + 600)) == [
-        TimeOutScheduled(timer="t1", at=T0 + 600, every_minutes=None, minutes=20)
+        TimeOutScheduled(timer="t1", due=T0 + 600, every_minutes=None, minutes=20)
     ]
     assert s.state.schedule == Schedule(timer="t1", every_minutes=None, minutes=20)
     s.advance(9)
@@ -884,12 +884,12 @@ def test_a_time_out_scheduled_at_a_time_fires_when_due_and_once() -> None:
 def test_a_time_out_scheduled_every_n_minutes_rearms_itself() -> None:
     s = started()
     s.do("mediator", ScheduleTimeOut(every_minutes=30, minutes=5))
-    assert s.log[-1] == TimeOutScheduled(timer="t1", at=T0 + 1800, every_minutes=30, minutes=5)
+    assert s.log[-1] == TimeOutScheduled(timer="t1", due=T0 + 1800, every_minutes=30, minutes=5)
     s.advance(45)  # fired late: it counts from when it fired
     assert s.do("system", FireTimer(timer="t1")) == [
         TimerFired(timer="t1"),
         TimeOutStarted(timer="t2", by="system", started_at=T0 + 2700, ends_at=T0 + 3000),
-        TimeOutScheduled(timer="t3", at=T0 + 4500, every_minutes=30, minutes=5),
+        TimeOutScheduled(timer="t3", due=T0 + 4500, every_minutes=30, minutes=5),
     ]
     s.refuse("system", FireTimer(timer="t1"), "unknown_timer")
     s.refuse("system", FireTimer(timer="t3"), "timer_not_due")
@@ -913,7 +913,7 @@ def test_a_scheduled_time_out_does_not_stack_on_a_running_one() -> None:
     events = s.do("system", FireTimer(timer="t1"))
     assert events == [
         TimerFired(timer="t1"),
-        TimeOutScheduled(timer="t3", at=T0 + 1200, every_minutes=10, minutes=5),
+        TimeOutScheduled(timer="t3", due=T0 + 1200, every_minutes=10, minutes=5),
     ]
     overlay = s.state.overlay
     assert isinstance(overlay, TimeOutOverlay)
@@ -945,7 +945,7 @@ def test_scheduling_refusals_and_replacement() -> None:
     s.do("mediator", ScheduleTimeOut(at=T0 + 60))
     assert s.do("mediator", ScheduleTimeOut(every_minutes=15)) == [
         ScheduleCancelled(timer="t1"),
-        TimeOutScheduled(timer="t2", at=T0 + 900, every_minutes=15, minutes=20),
+        TimeOutScheduled(timer="t2", due=T0 + 900, every_minutes=15, minutes=20),
     ]
     assert [t.id for t in s.state.timers] == ["t2"]
     s.advance(1)
@@ -963,7 +963,7 @@ def test_the_playbook_schedules_breaks_when_the_first_dialogue_starts() -> None:
     s.do("mediator", Admit(seat="partner_a"))
     s.do("mediator", Admit(seat="partner_b"))
     events = s.do("mediator", AdvancePhase())
-    assert events[-1] == TimeOutScheduled(timer="t1", at=T0 + 900, every_minutes=15, minutes=10)
+    assert events[-1] == TimeOutScheduled(timer="t1", due=T0 + 900, every_minutes=15, minutes=10)
     s.advance(15)
     assert s.types(s.do("system", FireTimer(timer="t1"))) == [
         "timer.fired",

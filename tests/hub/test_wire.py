@@ -63,7 +63,7 @@ def test_wire_event_is_the_packed_dictionary() -> None:
 
 
 def test_envelope_wins_over_a_field_of_the_same_name() -> None:
-    event = TimeOutScheduled(timer="t1", at=123.0, every_minutes=None, minutes=5)
+    event = TimeOutScheduled(timer="t1", due=123.0, every_minutes=None, minutes=5)
     record = Record(7, 456.5, "mediator", audience_mask(event.audience), encode_event(event))
     decoded = msgpack.unpackb(wire_event(record))
     assert decoded["at"] == 456.5

@@ -29,7 +29,6 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Final
 
 from accord.core.commands import (
@@ -413,13 +412,16 @@ def check_source(source: str, filename: str) -> tuple[list[Problem], Playbook | 
     return problems, None if problems else playbook
 
 
-def check_files(paths: Iterable[str | Path]) -> list[Problem]:
-    """`accord protocols check`: every problem in every file."""
+def check_files(paths: Iterable[str], read: Callable[[str], str]) -> list[Problem]:
+    """`accord protocols check`: every problem in every file.
+
+    `read` does the I/O (the CLI passes a file reader), so the core stays pure;
+    an OSError it raises is reported as the file's problem.
+    """
     problems: list[Problem] = []
-    for path in paths:
-        name = str(path)
+    for name in paths:
         try:
-            source = Path(path).read_text(encoding="utf-8")
+            source = read(name)
         except OSError as exc:
             problems.append(Problem(name, 0, "unreadable", str(exc)))
             continue

@@ -417,7 +417,7 @@ def _schedule_time_out(state: SessionState, c: ScheduleTimeOut, actor: Actor, no
         events.append(ScheduleCancelled(timer=state.schedule.timer))
     events.append(
         TimeOutScheduled(
-            timer=next(_timer_ids(state)), at=at, every_minutes=c.every_minutes, minutes=minutes
+            timer=next(_timer_ids(state)), due=at, every_minutes=c.every_minutes, minutes=minutes
         )
     )
     return events
@@ -455,7 +455,7 @@ def _fire_timer(state: SessionState, c: FireTimer, actor: Actor, now: float) -> 
         events.append(
             TimeOutScheduled(
                 timer=next(ids),
-                at=now + schedule.every_minutes * 60,
+                due=now + schedule.every_minutes * 60,
                 every_minutes=schedule.every_minutes,
                 minutes=schedule.minutes,
             )
@@ -497,7 +497,7 @@ def _advance(state: SessionState, by: Actor, reason: str, now: float) -> Events:
         events.append(
             TimeOutScheduled(
                 timer=next(_timer_ids(state)),
-                at=now + every * 60,
+                due=now + every * 60,
                 every_minutes=every,
                 minutes=state.playbook.time_out.default_minutes,
             )

@@ -188,7 +188,7 @@ class TimeOutEnded(Event, tag="timeout.ended", frozen=True):
 
 class TimeOutScheduled(Event, tag="timeout.scheduled", frozen=True):
     timer: str
-    at: float
+    due: float  # when the break starts (not `at`: every event's envelope has an `at`)
     every_minutes: float | None
     minutes: float
 

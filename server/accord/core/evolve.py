@@ -193,11 +193,11 @@ def evolve(state: SessionState, event: AnyEvent) -> SessionState:
             )
         case TimeOutEnded(timer=timer):
             return replace(state, overlay=None, timers=_without_timer(state, timer))
-        case TimeOutScheduled(timer=timer, at=at, every_minutes=every, minutes=minutes):
+        case TimeOutScheduled(timer=timer, due=due, every_minutes=every, minutes=minutes):
             return replace(
                 state,
                 schedule=Schedule(timer=timer, every_minutes=every, minutes=minutes),
-                timers=(*state.timers, Timer(id=timer, kind="scheduled_time_out", due=at)),
+                timers=(*state.timers, Timer(id=timer, kind="scheduled_time_out", due=due)),
                 next_timer=state.next_timer + 1,
             )
         case ScheduleCancelled(timer=timer):
