@@ -4,6 +4,7 @@
     accord mediator add EMAIL [--password-stdin] [--redis URL]
     accord session create --playbook NAME [--title T] [--json] [--redis URL]
     accord protocols check FILE...
+    accord bench [--quick] [--mode embedded|redis] ...   (from a source checkout)
 
 Shell commands open the store directly, the SQLite file (it takes turns with a
 running server through SQLite's file locks) or, with `--redis URL` (or
@@ -45,7 +46,12 @@ class Failure(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    # `accord bench` takes the harness's own options, unparsed here.
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         code: int = args.run(args)
     except SettingsError as exc:
@@ -67,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     _add_serve(commands)
+    _add_bench(commands)
 
     mediator = commands.add_parser("mediator", help="manage mediator accounts")
     mediator_commands = mediator.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -190,13 +197,13 @@ async def _create_session(settings: Settings, playbook: str, title: str | None) 
 def _protocols_check(args: argparse.Namespace) -> int:
     from accord.core.check import check_files
 
-    paths: list[Path] = args.files
-    problems = check_files(paths)
+    paths = [str(path) for path in args.files]
+    problems = check_files(paths, lambda name: Path(name).read_text(encoding="utf-8"))
     for problem in problems:
         print(f"{problem.file}:{problem.line}: {problem.rule}: {problem.message}")
     failed = {str(problem.file) for problem in problems}
     for path in paths:
-        if str(path) not in failed:
+        if path not in failed:
             print(f"{path}: OK")
     return 1 if problems else 0
 
@@ -269,6 +276,30 @@ def _serve(args: argparse.Namespace) -> int:
 
     run(settings)
     return 0
+
+
+# --- bench ---------------------------------------------------------------------
+# The benchmark lives in bench/ at the top of a source checkout, beside server/.
+
+
+def _add_bench(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench",
+        add_help=False,  # `accord bench --help` is the harness's
+        help="benchmark this server against a bare Socket.IO relay (accord bench --help)",
+    )
+    bench.set_defaults(run=_bench, passthrough=True)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    root = Path(accord.__file__).resolve().parents[2]
+    if not (root / "bench" / "harness.py").is_file():
+        raise Failure(f"accord bench runs from a source checkout: {root / 'bench'} is missing")
+    sys.path.insert(0, str(root))
+    from bench.harness import main as bench_main
+
+    code: int = bench_main(args.rest)
+    return code
 
 
 if __name__ == "__main__":

@@ -45,7 +45,11 @@ logger = logging.getLogger(__name__)
 
 #: How often a command is decided again when other writers keep moving the log.
 MAX_CONFLICT_RETRIES = 5
-#: Results kept per session for idempotent retries (accepted ones are also in the log).
+#: Refusals kept per session for idempotent retries. Accepted commands are not
+#: kept: the log records each one's cid, and a retry is answered from there
+#: (DuplicateCommand, or command_result when decide refuses the repeat). Keeping
+#: every ack cost up to ~600 KiB per busy session, and the growth made the
+#: collector's young generation scans take 60-170 ms (docs/BENCHMARKS.md).
 RESULT_CACHE = 2048
 
 Fanout = Callable[["LiveSession", list[Record]], Awaitable[None]]
@@ -127,11 +131,8 @@ class LiveSession:
             ack = await self._execute_locked(actor, command, cid)
             kind = command_type(command)
             self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
-            if key is not None and ack.get("error", {}).get("code") not in (
-                "unavailable",
-                "conflict",
-                "internal_error",
-            ):
+            retryable = ("unavailable", "conflict", "internal_error")
+            if key is not None and not ack["ok"] and ack["error"]["code"] not in retryable:
                 self._results[key] = ack
                 if len(self._results) > RESULT_CACHE:
                     self._results.popitem(last=False)

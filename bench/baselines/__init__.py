@@ -1,0 +1,1 @@
+"""The baselines `accord bench` measures Accord against (run each with `python -m`)."""
