@@ -308,7 +308,9 @@ async def test_redis_dies_and_comes_back_losing_nothing_acknowledged(cluster: Cl
         cid = uuid.uuid4().hex
         asked = time.monotonic()
         ack = await seat.cmd(kind, cid=cid, **fields)
-        assert time.monotonic() - asked < 2.5
+        # Promptly: refused connections, not a hang (the store times out at 2 s;
+        # the margin is for a loaded CI machine).
+        assert time.monotonic() - asked < 8
         assert not ack["ok"] and ack["error"]["code"] == "unavailable", ack
         pending[seat.seat] = (seat, kind, cid, fields)
 
