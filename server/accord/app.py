@@ -22,9 +22,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import accord
 from accord.api.playbooks import Playbooks
 from accord.api.router import build_api
 from accord.api.setup import ensure_setup_link
@@ -118,7 +119,7 @@ class AccordApp:
         self._inner = socketio.ASGIApp(hub.sio, other_asgi_app=http, socketio_path="socket.io")
         await hub.start()
         link = await ensure_setup_link(settings, store)
-        self._announce(f"Accord {_version()} is running at {settings.base_url}/")
+        self._announce(f"Accord {accord.__version__} is running at {settings.base_url}/")
         if isinstance(hub, DistributedHub):
             self._announce(f"  data: {redacted(store.url)} (distributed; node {hub.node})")
         else:
@@ -150,12 +151,6 @@ async def open_store(settings: Settings) -> SqliteStore | RedisStore:
     return await SqliteStore.open(settings.database_path)
 
 
-def _version() -> str:
-    import accord
-
-    return accord.__version__
-
-
 def _web_routes() -> list[BaseRoute]:
     """The web client: the console at /, the partner page at /join, setup at /setup."""
     index = WEB_DIR / "index.html"
@@ -176,8 +171,6 @@ def _web_routes() -> list[BaseRoute]:
         Route("/console", page, methods=["GET"]),
     ]
     if WEB_DIR.exists():
-        from starlette.routing import Mount
-
         routes.append(
             Mount("/assets", app=StaticFiles(directory=WEB_DIR / "assets", check_dir=False))
         )

@@ -72,14 +72,12 @@ def evolve(state: SessionState, event: AnyEvent) -> SessionState:
         case PartnerAdmitted(seat=seat):
             return replace(state, admitted=(*state.admitted, seat))
         case PhaseStarted(index=index):
-            started_dialogue = state.dialogue_started or isinstance(
-                fresh_phase(state.playbook, index), DialoguePhase
-            )
+            phase = fresh_phase(state.playbook, index)
             return replace(
                 state,
                 index=index,
-                phase=fresh_phase(state.playbook, index),
-                dialogue_started=started_dialogue,
+                phase=phase,
+                dialogue_started=state.dialogue_started or isinstance(phase, DialoguePhase),
             )
         case PhaseEnded():
             return state
@@ -166,12 +164,10 @@ def evolve(state: SessionState, event: AnyEvent) -> SessionState:
             return replace(state, phase=replace(_dialogue(state), stage="confirmed"))
         case ParaphraseWaived():
             d = _dialogue(state)
-            # A waiver during the reflection steps ends them; the turn-end
-            # event that follows closes the turn.
-            return replace(
-                state,
-                phase=replace(d, stage="confirmed" if d.stage != "reflecting" else "reflecting"),
-            )
+            if d.stage == "reflecting":
+                # The waiver ends the steps; the turn-end event after it closes the turn.
+                return state
+            return replace(state, phase=replace(d, stage="confirmed"))
         case ReflectionOffered():
             d = _dialogue(state)
             return replace(state, phase=replace(d, step=d.step + 1))
