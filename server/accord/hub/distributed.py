@@ -73,6 +73,10 @@ TIMER_LEASE_S: Final = 5.0
 #: The subscriber pings Redis when it heard nothing for this long.
 FEED_PING_S: Final = 5.0
 FEED_RECONNECT_S: Final = 0.5
+#: What a (un)subscribe may raise when Redis is down or when the subscriber
+#: closed the connection under it (redis-py then fails with AttributeError on
+#: the dropped writer). Either way the next connection subscribes what is wanted.
+FEED_CLOSED: Final[tuple[type[BaseException], ...]] = (*REDIS_DOWN, AttributeError)
 SUBSCRIBE_TIMEOUT_S: Final = 2.0
 
 # What a session's channel carries (the append script sends `r`).
@@ -195,7 +199,7 @@ class _Feed:
             pending = self._pending[name] = asyncio.get_running_loop().create_future()
             try:
                 await pubsub.ssubscribe(name)
-            except REDIS_DOWN:
+            except FEED_CLOSED:
                 self._pending.pop(name, None)
                 return
         with contextlib.suppress(TimeoutError):
@@ -205,7 +209,7 @@ class _Feed:
         self.wanted.discard(session_id)
         pubsub = self._pubsub
         if pubsub is not None:
-            with contextlib.suppress(*REDIS_DOWN):
+            with contextlib.suppress(*FEED_CLOSED):
                 await pubsub.sunsubscribe(channel(session_id))
 
 
@@ -253,6 +257,9 @@ class DistributedHub(Hub):
             await asyncio.wait_for(self.feed.connected.wait(), SUBSCRIBE_TIMEOUT_S)
 
     async def close(self) -> None:
+        # Grace periods and disconnects first: they may still unsubscribe,
+        # which needs the feed that is cancelled next.
+        await self._stop_background()
         tasks = [*self._tasks, *self._draining.values(), *self._firing.values()]
         for task in tasks:
             task.cancel()

@@ -105,7 +105,25 @@ class Hub:
         """Run a coroutine in the background, keeping a reference until it ends."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background_tasks.add(task)
-        task.add_done_callback(self._background_tasks.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background_tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=exc)
+
+    async def _stop_background(self) -> None:
+        """Cancel grace periods and background work, and wait for them to end.
+
+        Runs first on shutdown: a grace period ending while the store closes
+        would otherwise use a connection that is already gone."""
+        for handle in self._grace.values():
+            handle.cancel()
+        self._grace.clear()
+        tasks = list(self._background_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _on_malformed(self, sid: str, *args: Any) -> dict[str, Any]:
         return error_ack("invalid_command", "The frame could not be decoded as a msgpack packet.")
@@ -126,8 +144,7 @@ class Hub:
                 await self._evict(live)
 
     async def close(self) -> None:
-        for handle in self._grace.values():
-            handle.cancel()
+        await self._stop_background()
         for live in list(self.sessions.values()):
             await live.close()
         self.sessions.clear()
