@@ -103,6 +103,7 @@ def test_env_values_are_parsed(tmp_path: Path) -> None:
         "ACCORD_LOG_LEVEL": "DEBUG",
         "ACCORD_GC_TUNING": "off",
         "ACCORD_LOGIN_TTL_S": "60",
+        "ACCORD_COMMIT_WINDOW_MS": "5.5",
         "ACCORD_DATABASE": str(tmp_path / "d.sqlite3"),
         "ACCORD_SECRET_KEY_FILE": str(tmp_path / "k"),
         "UNRELATED": "x",
@@ -121,6 +122,7 @@ def test_env_values_are_parsed(tmp_path: Path) -> None:
     assert s.log_level == "debug"
     assert s.gc_tuning is False
     assert s.login_ttl_s == 60
+    assert s.commit_window_ms == 5.5
     assert s.database_path == tmp_path / "d.sqlite3"
     assert s.secret_key_path == tmp_path / "k"
 
@@ -200,6 +202,8 @@ def test_unknown_override_is_an_error() -> None:
         ({"ACCORD_GRACE_PERIOD_S": "-1"}, "grace_period_s must not be negative"),
         ({"ACCORD_GRACE_PERIOD_S": "soon"}, "must be a number"),
         ({"ACCORD_MAX_FRAME_BYTES": "10"}, "max_frame_bytes must be at least"),
+        ({"ACCORD_COMMIT_WINDOW_MS": "-1"}, "commit_window_ms must be between 0 and 50"),
+        ({"ACCORD_COMMIT_WINDOW_MS": "500"}, "commit_window_ms must be between 0 and 50"),
         ({"ACCORD_LOGIN_TTL_S": "0"}, "login_ttl_s must be a positive"),
         ({"ACCORD_PUBLIC_URL": "ftp://x"}, "public_url must be an http"),
         ({"ACCORD_PUBLIC_URL": "https://x/#a"}, "must not have a query or fragment"),

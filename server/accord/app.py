@@ -148,7 +148,9 @@ async def open_store(settings: Settings) -> SqliteStore | RedisStore:
             wait_replicas=settings.redis_wait_replicas,
             wait_timeout_ms=settings.redis_wait_timeout_ms,
         )
-    return await SqliteStore.open(settings.database_path)
+    return await SqliteStore.open(
+        settings.database_path, commit_window=settings.commit_window_ms / 1000
+    )
 
 
 def _web_routes() -> list[BaseRoute]:

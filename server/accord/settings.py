@@ -64,6 +64,7 @@ class Settings:
     port: int = 8700
     data_dir: Path = field(default_factory=default_data_dir)
     database: Path | None = None  # None: data_dir / "accord.sqlite3"
+    commit_window_ms: float = 2.0  # SQLite group commit: the longest a busy writer waits
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
     redis_wait_replicas: int = 0  # acknowledge only after this many replicas have an append
     redis_wait_timeout_ms: int = 1000
@@ -99,6 +100,8 @@ class Settings:
             raise SettingsError("invite_ttl_s must be a positive number of seconds")
         if self.grace_period_s < 0:
             raise SettingsError("grace_period_s must not be negative")
+        if not 0 <= self.commit_window_ms <= 50:
+            raise SettingsError("commit_window_ms must be between 0 and 50")
         if self.max_frame_bytes < 1024:
             raise SettingsError("max_frame_bytes must be at least 1024")
         if self.login_ttl_s <= 0:
@@ -310,6 +313,7 @@ _FIELDS: dict[str, _Field] = {
     "port": _Field(_to_int),
     "data_dir": _Field(_to_path, is_path=True),
     "database": _Field(_to_opt_path, is_path=True),
+    "commit_window_ms": _Field(_to_float),
     "redis_url": _Field(_to_opt_str),
     "redis_wait_replicas": _Field(_to_int),
     "redis_wait_timeout_ms": _Field(_to_int),

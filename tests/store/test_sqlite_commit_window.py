@@ -59,3 +59,23 @@ async def test_a_steady_stream_shares_commits(tmp_path: Path) -> None:
         assert store.commits - commits < 300
     finally:
         await store.close()
+
+
+async def test_a_zero_window_never_waits(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "accord.sqlite3", commit_window=0)
+    try:
+        store._rate_since, store._arrivals = time.monotonic() - 1, 10_000
+        assert not store._busy(time.monotonic())  # 10,000/s, and still no window
+        assert await store.append("s", 0, [rec(b"x")]) == 1
+    finally:
+        await store.close()
+
+
+async def test_a_wider_window_counts_a_slower_stream_as_steady(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "accord.sqlite3", commit_window=0.010)
+    try:
+        t = time.monotonic() + 10
+        store._rate_since, store._arrivals = t, 20  # 200/s: one per 5 ms
+        assert store._busy(t + 2 * sqlite._RATE_PERIOD)  # within a 10 ms window
+    finally:
+        await store.close()

@@ -131,11 +131,12 @@ _MAX_BATCH = 1024
 _READER_THREADS = 2
 # Group commit under load: when writes arrive faster than one per window, the
 # writer waits this long before starting a batch, so several appends share one
-# commit and one fsync. Each commit costs ~150 µs of CPU (the fsync, the WAL
-# frames, the hand-over to the writer thread) whatever its size; at 1,000
-# appends/s this halves the commits and cuts the server's CPU per command by
-# ~15% (docs/BENCHMARKS.md), for ≤ 2-3 ms more latency. A quiet server
-# (under one write per window) commits at once.
+# commit and one fsync. Each commit costs ~150-250 µs of CPU (the fsync, the
+# WAL frames, the hand-over to the writer thread) whatever its size, against
+# ~40 µs per append in it; at 1,000 appends/s a 2 ms window halves the commits
+# and cuts the server's CPU per command by ~15% (docs/BENCHMARKS.md), for
+# ≤ 2-3 ms more latency. A quiet server (under one write per window) commits
+# at once. The setting commit_window_ms overrides it.
 _COMMIT_WINDOW = 0.002
 _RATE_PERIOD = 0.05  # how often the write rate is re-estimated, seconds
 
@@ -202,12 +203,13 @@ class SqliteStore:
     committed; their ratio is the group-commit factor.
     """
 
-    def __init__(self, path: Path, busy_timeout: float) -> None:
+    def __init__(self, path: Path, busy_timeout: float, commit_window: float) -> None:
         # Use open(): a store needs its writer connection and task to work.
         self.path = path
         self.appends = 0
         self.commits = 0
         self._busy_timeout = busy_timeout
+        self._commit_window = commit_window
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-sqlite-w")
         self._readers = ThreadPoolExecutor(
             max_workers=_READER_THREADS, thread_name_prefix="accord-sqlite-r"
@@ -223,13 +225,21 @@ class SqliteStore:
         self._rate = 0.0  # writes per second, recently
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> SqliteStore:
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        commit_window: float = _COMMIT_WINDOW,
+    ) -> SqliteStore:
         """Open (creating if needed, mode 0600) and migrate the store at `path`.
 
         `busy_timeout` is how long, in seconds, a write waits for another
         process holding the file's write lock before failing with Unavailable.
+        `commit_window` is the group-commit wait of a busy writer, in seconds
+        (0: commit every batch at once).
         """
-        store = cls(Path(path), busy_timeout)
+        store = cls(Path(path), busy_timeout, commit_window)
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(store._writer, store._open_writer)
@@ -365,8 +375,8 @@ class SqliteStore:
         while not stopping:
             batch: list[_Write] = []
             item = await self._queue.get()
-            if item is not None and self._busy(loop.time()):
-                await asyncio.sleep(_COMMIT_WINDOW)
+            if item is not None and self._commit_window and self._busy(loop.time()):
+                await asyncio.sleep(self._commit_window)
             while True:
                 if item is None:
                     stopping = True
@@ -405,7 +415,7 @@ class SqliteStore:
             self._rate = self._arrivals / elapsed
             self._arrivals = 0
             self._rate_since = now
-        return self._rate * _COMMIT_WINDOW >= 1.0
+        return self._rate * self._commit_window >= 1.0
 
     async def _write(
         self, op: Callable[[sqlite3.Connection], _T], *, is_append: bool = False
