@@ -43,7 +43,7 @@ from accord.core.codec import decode_event
 from accord.core.evolve import evolve
 from accord.core.playbook import load_playbook
 from accord.core.state import DialoguePhase
-from accord.hub.distributed import TIMER_GRACE_S, TIMER_POLL_S
+from accord.hub.distributed import NODE_TTL_S, TIMER_GRACE_S, TIMER_POLL_S
 from accord.hub.wire import record_to_wire
 from accord.store.redis import RedisStore
 
@@ -461,3 +461,37 @@ async def test_a_lost_log_starts_every_seat_over_with_a_new_epoch(cluster: Clust
         assert seat.snapshots[-1]["reset"]
         assert seat.snapshots[-1]["state"]["phase"]["kind"] == "lobby"
     await everyone_has((m, a, b), record)
+
+
+async def test_a_node_that_loads_a_session_later_knows_who_is_present_elsewhere(
+    cluster: Cluster,
+) -> None:
+    keys = await cluster.create_session()
+    a = await cluster.seat(1, keys, "partner_a")
+    b = await cluster.seat(2, keys, "partner_b")
+    for _ in range(2):  # pushing against the structure, counted on node 2
+        assert (await b.cmd("statement", text="Me first."))["error"]["code"] == "wrong_phase"
+    # Node 0 has never held this session: what it knows comes from Redis.
+    m = await cluster.seat(0, keys, "mediator")
+    snapshot = m.snapshots[-1]
+    assert snapshot["presence"] == {
+        "partner_a": "joined",
+        "partner_b": "joined",
+        "mediator": "joined",
+    }
+    assert snapshot["refusals"] == {"partner_b": {"wrong_phase": 2}}
+    # Node 1 dies with partner_a on it: it cannot say so, and its heartbeat
+    # runs out; the mediator's node then counts partner_a as gone.
+    cluster.nodes[1].kill()
+    await a.wait_disconnected()
+    await m.until(
+        lambda _: ("partner_a", "left") in [(p["seat"], p["status"]) for p in m.presence],
+        timeout=3 * NODE_TTL_S,
+    )
+    # partner_a comes back through node 2 and is present again for everyone.
+    await cluster.move(a, 2)
+    await m.until(
+        lambda _: [(p["seat"], p["status"]) for p in m.presence][-1] == ("partner_a", "joined")
+    )
+    m2 = await cluster.seat(0, keys, "mediator")
+    assert m2.snapshots[-1]["presence"]["partner_a"] == "joined"

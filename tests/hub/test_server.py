@@ -386,8 +386,11 @@ async def test_the_mediator_hears_of_partners_refusals_and_nobody_else_does(
     m, a, b = await seats.trio(keys)
     head = await start_dialogue(m)
     for _ in range(2):
-        ack = await b.send({"cid": uuid.uuid4().hex, "type": "statement", "text": "Me first."})
+        command = {"cid": uuid.uuid4().hex, "type": "statement", "text": "Me first."}
+        ack = await b.send(command)
         assert ack["error"]["code"] == "not_your_turn"
+        # A retry of the same command (same cid) is answered again, not counted again.
+        assert await b.send(command) == ack
     ack = await b.send({"cid": uuid.uuid4().hex, "type": "statement", "text": 5})
     assert ack["error"]["code"] == "invalid_command"  # malformed, not pushing: not counted
     await m.until(lambda _: len(m.refusals) == 2)
@@ -401,6 +404,10 @@ async def test_the_mediator_hears_of_partners_refusals_and_nobody_else_does(
     assert m2.snapshots[-1]["refusals"] == {"partner_b": {"not_your_turn": 2}}
     assert "refusals" not in b.snapshots[-1]
     assert abs(m2.snapshots[-1]["now"] - time.time()) < 5
+    # The counts are kept in the store: a restart does not reset the monitor.
+    await server.restart()
+    m3 = await seats.open(keys, "mediator")
+    assert m3.snapshots[-1]["refusals"] == {"partner_b": {"not_your_turn": 2}}
 
 
 async def test_a_newer_connection_takes_the_seat_over(server: Server, seats: Seats) -> None:

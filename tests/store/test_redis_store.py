@@ -235,6 +235,38 @@ async def test_seat_claims_are_numbered_and_published(redis_url: str) -> None:
         await store.close()
 
 
+async def test_presence_is_recorded_with_its_message_and_nodes_have_heartbeats(
+    redis_url: str,
+) -> None:
+    store = await RedisStore.open(redis_url)
+    pubsub = store.pubsub()
+    try:
+        await pubsub.ssubscribe(channel("s1"))
+        assert await store.presence("s1") == {}
+        await store.set_presence("s1", "partner_a", "joined", "node1", 10.0, b"p:one")
+        await store.set_presence("s1", "partner_a", "reconnecting", "node1", 11.0, b"p:two")
+        await store.set_presence("s1", "mediator", "joined", "node2", 12.0, b"p:three")
+        seen = []
+        for _ in range(3):
+            message = await next_message(pubsub)
+            assert message is not None
+            seen.append(message["data"])
+        assert seen == [b"p:one", b"p:two", b"p:three"]
+        assert await store.presence("s1") == {
+            "partner_a": ("reconnecting", "node1", 11.0),
+            "mediator": ("joined", "node2", 12.0),
+        }
+        assert session_key("s1", "presence").startswith("accord:{s1}:")
+        await store.heartbeat("node1", 5.0)
+        await store.heartbeat("node3", 0.05)
+        await asyncio.sleep(0.2)  # node3's heartbeat runs out; node1's does not
+        assert await store.alive(["node1", "node2", "node3"]) == {"node1"}
+        assert await store.alive([]) == set()
+    finally:
+        await pubsub.aclose()
+        await store.close()
+
+
 async def test_heads_reads_many_and_creates_nothing(redis_url: str) -> None:
     store = await RedisStore.open(redis_url)
     try:

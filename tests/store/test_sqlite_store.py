@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from accord.store import sqlite
 from accord.store.base import (
     AuditEntry,
     CommandKey,
@@ -56,6 +57,28 @@ async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match="schema version"):
         await SqliteStore.open(path)
+
+
+async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "accord.sqlite3"
+    with raw(path) as conn:  # a file made by the first release, with an event in it
+        for statement in sqlite._SCHEMA_V1:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO logs (session_id, epoch, head) VALUES ('s1', 'e1', 1)")
+        conn.execute(
+            "INSERT INTO events (session_id, seq, at, actor, audience, body) "
+            "VALUES ('s1', 1, 1.0, 'partner_a', 7, x'00')"
+        )
+    store = await SqliteStore.open(path)
+    try:
+        assert await store.head("s1") == LogHead(seq=1, epoch="e1")
+        await store.count_refusal("s1", "partner_a", "not_your_turn")
+        assert await store.refusal_counts("s1") == {"partner_a": {"not_your_turn": 1}}
+    finally:
+        await store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
 
 
 async def test_everything_survives_close_and_reopen(tmp_path: Path) -> None:

@@ -315,6 +315,21 @@ async def test_audit_trail(registry: Registry) -> None:
     assert await registry.audit_entries("s9") == []
 
 
+async def test_refusal_counts(registry: Registry) -> None:
+    assert await registry.refusal_counts("s1") == {}
+    await asyncio.gather(
+        *(registry.count_refusal("s1", "partner_b", "not_your_turn") for _ in range(3))
+    )
+    await registry.count_refusal("s1", "partner_b", "paraphrase_required")
+    await registry.count_refusal("s1", "partner_a", "in_time_out")
+    await registry.count_refusal("s2", "partner_a", "not_your_turn")
+    assert await registry.refusal_counts("s1") == {
+        "partner_a": {"in_time_out": 1},
+        "partner_b": {"not_your_turn": 3, "paraphrase_required": 1},
+    }
+    assert await registry.refusal_counts("s2") == {"partner_a": {"not_your_turn": 1}}
+
+
 async def test_closed_registry_is_unavailable(registry: Registry) -> None:
     await registry.close()
     with pytest.raises(Unavailable):

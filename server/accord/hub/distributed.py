@@ -43,7 +43,7 @@ from typing import Any, Final
 
 import msgpack
 
-from accord.core.seats import Seat
+from accord.core.seats import SEATS, Seat
 from accord.hub.live import LiveSession
 from accord.hub.metrics import HubMetrics
 from accord.hub.server import Hub
@@ -64,6 +64,9 @@ logger = logging.getLogger(__name__)
 #: publish makes a node fall behind, and a reconnect already triggers a full
 #: check, so this is a backstop and can be slow.
 CHECK_S: Final = 5.0
+#: A node's heartbeat lasts this long; it is renewed every CHECK_S. Seats last
+#: seen on a node without one count as gone (docs/SCALING.md).
+NODE_TTL_S: Final = 3 * CHECK_S
 #: How often a node looks for deadlines past due in sessions it does not hold.
 TIMER_POLL_S: Final = 0.25
 #: A deadline is left to the nodes holding its session for this long.
@@ -238,6 +241,8 @@ class DistributedHub(Hub):
         self._epochs: dict[str, str] = {}
         #: Connection sid -> the number of its seat claim (the highest one holds the seat).
         self._claims: dict[str, int] = {}
+        #: (session, seat) -> the other node whose presence report for it came last.
+        self._remote_seats: dict[tuple[str, Seat], str] = {}
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -255,6 +260,8 @@ class DistributedHub(Hub):
         ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.feed.connected.wait(), SUBSCRIBE_TIMEOUT_S)
+        with contextlib.suppress(StoreError):
+            await self.store.heartbeat(self.node, NODE_TTL_S)
 
     async def close(self) -> None:
         # Grace periods and disconnects first: they may still unsubscribe,
@@ -284,6 +291,7 @@ class DistributedHub(Hub):
                     await self.feed.unsubscribe(session_id)
         if live is not None and session_id not in self._epochs:
             self._epochs[session_id] = live.epoch
+            await self._load_presence(live)
             await self._note_timers(live, loading=True)
         return live
 
@@ -292,6 +300,8 @@ class DistributedHub(Hub):
         if live.id not in self.sessions and live.id not in self._loaders:
             self._timer_marks.pop(live.id, None)
             self._epochs.pop(live.id, None)
+            for key in [k for k in self._remote_seats if k[0] == live.id]:
+                del self._remote_seats[key]
             await self.feed.unsubscribe(live.id)
 
     async def _fanout(self, live: LiveSession, records: list[Record]) -> None:
@@ -389,11 +399,12 @@ class DistributedHub(Hub):
         elif kind == _PRESENCE:
             seat, status, node = item
             if node != self.node:
+                self._remote_seats[(live.id, seat)] = node
                 await Hub._presence(self, live, seat, status)  # relay, do not publish again
         elif kind == _REFUSED:
             seat, command, code, node = item
             if node != self.node:
-                await Hub._refused(self, live, seat, command, code)  # relay, do not publish
+                await self._relay_refused(live, seat, command, code)
         elif kind == _REVOKED:
             invite = await self.registry.get_invite(item)
             if invite is not None:
@@ -431,6 +442,7 @@ class DistributedHub(Hub):
         while True:
             await asyncio.sleep(CHECK_S)
             try:
+                await self.store.heartbeat(self.node, NODE_TTL_S)
                 await self._check()
             except StoreError:
                 pass  # Redis is down; the subscriber's reconnection triggers a full check
@@ -456,7 +468,23 @@ class DistributedHub(Hub):
                 self._post(session_id, _RESYNC, None)
             elif session_id not in self._timer_marks:
                 await self._note_timers(live)  # an earlier write failed
+        await self._forget_dead_nodes()
         await self._evict_unused()
+
+    async def _forget_dead_nodes(self) -> None:
+        """Seats present through a node that died are gone: its clients reconnect
+        elsewhere, and that node says they joined. Each node tells its own seats."""
+        nodes = sorted(set(self._remote_seats.values()))
+        if not nodes:
+            return
+        alive = await self.store.alive(nodes)
+        for (session_id, seat), node in list(self._remote_seats.items()):
+            if node in alive:
+                continue
+            del self._remote_seats[(session_id, seat)]
+            live = self.sessions.get(session_id)
+            if live is not None and seat not in live.seats and live.presence.get(seat) != "left":
+                await Hub._presence(self, live, seat, "left")
 
     async def _evict_unused(self) -> None:
         """Drop sessions nobody here uses: no connection, no grace period, no deadline."""
@@ -564,10 +592,44 @@ class DistributedHub(Hub):
 
     async def _presence(self, live: LiveSession, seat: Seat, status: str) -> None:
         await super()._presence(live, seat, status)
-        with contextlib.suppress(StoreError):
-            await self.store.publish(
-                live.id, _PRESENCE + b":" + msgpack.packb([seat, status, self.node])
-            )
+        message = _PRESENCE + b":" + msgpack.packb([seat, status, self.node])
+        try:
+            await self.store.set_presence(live.id, seat, status, self.node, self.clock(), message)
+        except StoreError as exc:
+            logger.warning("session %s: presence not shared with other nodes: %s", live.id, exc)
+
+    async def _load_presence(self, live: LiveSession) -> None:
+        """Seats present through other nodes, for the snapshots of this node's seats.
+
+        A seat last seen on a node that stopped renewing its heartbeat is gone:
+        its client reconnects elsewhere (and says so) or has left."""
+        try:
+            found = await self.store.presence(live.id)
+            alive = await self.store.alive(sorted({node for _, node, _ in found.values()}))
+        except StoreError as exc:
+            logger.warning("session %s: presence on other nodes unknown: %s", live.id, exc)
+            return
+        for seat in SEATS:
+            if seat in live.seats or seat not in found:
+                continue
+            status, node, _at = found[seat]
+            live.presence[seat] = status if node in alive else "left"
+            if node in alive and node != self.node and status != "left":
+                self._remote_seats[(live.id, seat)] = node
+
+    async def _relay_refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
+        """Another node refused a partner here and counted it in Redis: take the
+        counts from there (they may already include it if this node just loaded
+        the session) and tell this node's mediator."""
+        try:
+            live.refusals = await self.store.refusal_counts(live.id)
+        except StoreError:
+            counts = live.refusals.setdefault(seat, {})
+            counts[code] = counts.get(code, 0) + 1
+        mediator = live.seats.get("mediator")
+        if mediator is not None:
+            payload = {"seat": seat, "type": kind, "code": code, "at": self.clock()}
+            await self.sio.emit("refused", payload, to=mediator)
 
     async def _refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
         await super()._refused(live, seat, kind, code)

@@ -122,12 +122,20 @@ class LiveSession:
 
     async def execute(self, actor: Actor, command: AnyCommand, cid: str | None) -> dict[str, Any]:
         """Decide, append durably, evolve, fan out; return the acknowledgement."""
+        ack, _ = await self.execute_once(actor, command, cid)
+        return ack
+
+    async def execute_once(
+        self, actor: Actor, command: AnyCommand, cid: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """`execute`, and whether this call decided the command: False when the
+        acknowledgement is a remembered refusal given again to a retry."""
         key = (actor, cid) if cid else None
         if key is not None and key in self._results:
-            return self._results[key]
+            return self._results[key], False
         async with self.lock:
             if key is not None and key in self._results:
-                return self._results[key]
+                return self._results[key], False
             ack = await self._execute_locked(actor, command, cid)
             kind = command_type(command)
             self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
@@ -136,7 +144,7 @@ class LiveSession:
                 self._results[key] = ack
                 if len(self._results) > RESULT_CACHE:
                     self._results.popitem(last=False)
-            return ack
+            return ack, True
 
     async def _execute_locked(
         self, actor: Actor, command: AnyCommand, cid: str | None

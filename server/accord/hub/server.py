@@ -168,6 +168,7 @@ class Hub:
                 info, playbook, self.log, self._fanout, self.clock, self.metrics, self._ended
             )
             await live.load()
+            live.refusals = await self.registry.refusal_counts(session_id)
             self.sessions[session_id] = live
             self.metrics.live_sessions.set(len(self.sessions))
         self._loading.pop(session_id, None)
@@ -418,16 +419,28 @@ class Hub:
         live = await self.session(conn.session_id)
         if live is None:
             return error_ack("session_not_found", "The session no longer exists.")
-        ack = await live.execute(conn.seat, command, cid)
-        if not ack["ok"] and conn.seat != "mediator":
+        ack, decided = await live.execute_once(conn.seat, command, cid)
+        if not ack["ok"] and decided and conn.seat != "mediator":
+            # A retry answered from memory was counted the first time.
             await self._refused(live, conn.seat, command_type(command), ack["error"]["code"])
         return ack
 
     async def _refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
-        """Tell the mediator a partner was refused (the balance monitor: who pushes
-        against the structure). Transport failures are not the partner's doing."""
+        """Count a partner's refused command and tell the mediator (the balance
+        monitor: who pushes against the structure). Transport failures are not
+        the partner's doing. The count is kept in the store, so a mediator
+        joining after a restart (or on another node) sees the same numbers."""
         if code not in CODES:
             return
+        try:
+            await self.registry.count_refusal(live.id, seat, code)
+        except StoreError as exc:
+            # A monitor, not the record: the command was refused either way.
+            logger.warning("session %s: a refusal was not counted in the store: %s", live.id, exc)
+        await self._tell_refused(live, seat, kind, code)
+
+    async def _tell_refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
+        """Count a refusal in memory and send it to this process's mediator seat."""
         counts = live.refusals.setdefault(seat, {})
         counts[code] = counts.get(code, 0) + 1
         mediator = live.seats.get("mediator")

@@ -113,6 +113,7 @@ class MemoryRegistry:
         # token hash -> [expires_at, used]
         self._setup_tokens: dict[str, tuple[float, bool]] = {}
         self._audit: list[AuditEntry] = []
+        self._refusals: dict[str, dict[str, dict[str, int]]] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -217,6 +218,15 @@ class MemoryRegistry:
         return True
 
     # audit
+
+    async def count_refusal(self, session_id: str, seat: str, code: str) -> None:
+        self._check_open()
+        counts = self._refusals.setdefault(session_id, {}).setdefault(seat, {})
+        counts[code] = counts.get(code, 0) + 1
+
+    async def refusal_counts(self, session_id: str) -> dict[str, dict[str, int]]:
+        self._check_open()
+        return {seat: dict(c) for seat, c in self._refusals.get(session_id, {}).items()}
 
     async def audit(self, entry: AuditEntry) -> None:
         self._check_open()

@@ -17,6 +17,8 @@ the cluster shards by session and every script below touches one slot):
     accord:{sid}:info     hash, the SessionInfo
     accord:{sid}:invites  zset invite id by created_at
     accord:{sid}:audit    list of the session's audit entries
+    accord:{sid}:refusals hash `<seat>:<code>` -> partners' refused commands
+    accord:{sid}:presence hash seat -> msgpack [status, node, at], the latest presence
 
 Shared (tagged `{registry}` or `{timers}`, so each group is one slot):
 
@@ -27,6 +29,7 @@ Shared (tagged `{registry}` or `{timers}`, so each group is one slot):
     accord:{registry}:audit             list of every audit entry
     accord:{timers}:due                 zset session id by earliest deadline
     accord:{timers}:seq                 hash session id -> `<epoch>:<seq>` of that deadline
+    accord:node:<node>                  a live node's heartbeat (expires unless renewed)
     accord:invite:<iid>                 hash, one Invite
     accord:setup:<token hash>           hash, one setup token
 
@@ -145,6 +148,10 @@ _TIMERS_SEQ: Final = "accord:{timers}:seq"
 
 def _sessions_by(mediator_id: str) -> str:
     return f"accord:{{registry}}:sessions-by:{mediator_id}"
+
+
+def _node_key(node: str) -> str:
+    return f"accord:node:{node}"
 
 
 def _invite_key(invite_id: str) -> str:
@@ -672,6 +679,39 @@ class RedisStore:
         """A notice to the nodes serving this session (seat claims, presence, revocations)."""
         await self._call(self._redis.spublish(channel(session_id), message))
 
+    async def set_presence(
+        self, session_id: str, seat: str, status: str, node: str, at: float, message: bytes
+    ) -> None:
+        """Record a seat's latest presence and publish `message` on the session's
+        channel, in one transaction: the record is always the last message sent."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(session_key(session_id, "presence"), seat, msgpack.packb([status, node, at]))
+            pipe.spublish(channel(session_id), message)
+            await self._call(pipe.execute())
+
+    async def presence(self, session_id: str) -> dict[str, tuple[str, str, float]]:
+        """Each seat's latest presence: seat -> (status, node, at)."""
+        raw = await self._call(self._redis.hgetall(session_key(session_id, "presence")))
+        found: dict[str, tuple[str, str, float]] = {}
+        for seat, blob in raw.items():
+            status, node, at = msgpack.unpackb(blob, raw=False)
+            found[_text(seat)] = (status, node, float(at))
+        return found
+
+    async def heartbeat(self, node: str, ttl_s: float) -> None:
+        """Say that `node` is alive for the next `ttl_s` seconds."""
+        await self._call(self._redis.set(_node_key(node), b"1", px=int(ttl_s * 1000)))
+
+    async def alive(self, nodes: Sequence[str]) -> set[str]:
+        """Which of these nodes renewed their heartbeat in time."""
+        if not nodes:
+            return set()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for node in nodes:
+                pipe.exists(_node_key(node))
+            found = await self._call(pipe.execute())
+        return {node for node, exists in zip(nodes, found, strict=True) if exists}
+
     async def claim_seat(self, session_id: str, seat: str, node: str) -> int:
         """Claim a seat for a connection on `node`; the highest claim number wins.
 
@@ -713,7 +753,8 @@ class RedisStore:
     async def memory_usage(self, session_id: str) -> dict[str, int]:
         """Bytes Redis uses for each of a session's keys (MEMORY USAGE), for capacity planning."""
         sizes: dict[str, int] = {}
-        for part in ("log", "head", "epoch", "cmds", "seats", "info", "invites", "audit"):
+        parts = ("log", "head", "epoch", "cmds", "seats", "info", "invites", "audit")
+        for part in (*parts, "refusals", "presence"):
             key = session_key(session_id, part)
             used = await self._call(self._redis.memory_usage(key, samples=0))
             if used is not None:
@@ -886,6 +927,19 @@ class RedisStore:
         )
 
     # Registry: audit
+
+    async def count_refusal(self, session_id: str, seat: str, code: str) -> None:
+        await self._call(
+            self._redis.hincrby(session_key(session_id, "refusals"), f"{seat}:{code}", 1)
+        )
+
+    async def refusal_counts(self, session_id: str) -> dict[str, dict[str, int]]:
+        raw = await self._call(self._redis.hgetall(session_key(session_id, "refusals")))
+        counts: dict[str, dict[str, int]] = {}
+        for field, count in sorted(raw.items()):
+            seat, _, code = _text(field).partition(":")
+            counts.setdefault(seat, {})[code] = int(count)
+        return counts
 
     async def audit(self, entry: AuditEntry) -> None:
         blob = msgpack.packb([entry.at, entry.actor, entry.action, entry.session_id, entry.detail])

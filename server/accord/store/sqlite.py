@@ -54,7 +54,7 @@ from accord.store.base import (
     new_epoch,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each statement runs separately: executescript() would commit the migration's
 # transaction half-way.
@@ -123,7 +123,18 @@ _SCHEMA_V1 = (
     "CREATE INDEX audit_by_session ON audit (session_id, id)",
 )
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
+# Version 2: the balance monitor's refusal counts survive a restart.
+_SCHEMA_V2 = (
+    """CREATE TABLE refusals (
+        session_id TEXT NOT NULL,
+        seat TEXT NOT NULL,
+        code TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (session_id, seat, code)
+    ) WITHOUT ROWID""",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 # A batch bigger than this waits for the next commit, so one burst cannot
 # stretch a single transaction (and everyone's latency) without bound.
@@ -664,6 +675,28 @@ class SqliteStore:
         return await self._write(op)
 
     # Registry: audit
+
+    async def count_refusal(self, session_id: str, seat: str, code: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO refusals (session_id, seat, code, count) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (session_id, seat, code) DO UPDATE SET count = count + 1",
+                (session_id, seat, code),
+            )
+
+        await self._write(op)
+
+    async def refusal_counts(self, session_id: str) -> dict[str, dict[str, int]]:
+        def op(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+            counts: dict[str, dict[str, int]] = {}
+            for seat, code, count in conn.execute(
+                "SELECT seat, code, count FROM refusals WHERE session_id = ? ORDER BY seat, code",
+                (session_id,),
+            ):
+                counts.setdefault(seat, {})[code] = count
+            return counts
+
+        return await self._read(op)
 
     async def audit(self, entry: AuditEntry) -> None:
         def op(conn: sqlite3.Connection) -> None:
