@@ -943,9 +943,14 @@ def test_scheduling_refusals_and_replacement() -> None:
     s.refuse("partner_a", ScheduleTimeOut(at=T0 + 60), "forbidden_for_seat")
     s.refuse("mediator", CancelSchedule(), "no_schedule")
     s.do("mediator", ScheduleTimeOut(at=T0 + 60))
-    assert s.do("mediator", ScheduleTimeOut(every_minutes=15)) == [
+    # Breaks (20 minutes by default here) closer together than their length
+    # would follow one another without end.
+    refusal = s.refuse("mediator", ScheduleTimeOut(every_minutes=15), "out_of_range")
+    assert "every 15 minutes: breaks of 20 minutes" in refusal
+    s.refuse("mediator", ScheduleTimeOut(every_minutes=1e-6, minutes=5), "out_of_range")
+    assert s.do("mediator", ScheduleTimeOut(every_minutes=25)) == [
         ScheduleCancelled(timer="t1"),
-        TimeOutScheduled(timer="t2", due=T0 + 900, every_minutes=15, minutes=20),
+        TimeOutScheduled(timer="t2", due=T0 + 1500, every_minutes=25, minutes=20),
     ]
     assert [t.id for t in s.state.timers] == ["t2"]
     s.advance(1)

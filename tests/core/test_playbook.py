@@ -234,6 +234,18 @@ def test_default_outside_min_and_max(default: str) -> None:
     )
 
 
+def test_breaks_closer_than_their_length() -> None:
+    source = BASE.replace("max_minutes = 60", "max_minutes = 60\nevery_minutes = 10")
+    assert only(source) == Problem(
+        "broken.toml",
+        line_of(source, "every_minutes = 10"),
+        "break_interval",
+        "every_minutes = 10 is shorter than a break (default_minutes = 20): "
+        "breaks would follow one another",
+    )
+    load_playbook(BASE.replace("max_minutes = 60", "max_minutes = 60\nevery_minutes = 20"), "ok")
+
+
 def test_last_phase_not_a_debrief() -> None:
     source = BASE + '\n[[phases]]\ntype = "dialogue"\n'
     assert only(source) == Problem(

@@ -265,17 +265,18 @@ async def test_a_flood_is_limited_but_the_safe_signal_never_is(
     assert codes[-1] == "rate_limited"
     # Sent while the connection is limited, the time-out goes through, and again.
     assert safe == {"ok": True, "seq": head + 2}
-    assert await b.ok("timeout.call") == head + 3
+    # Again at once: acknowledged, and not recorded twice (the signal stands).
+    ack = await b.send({"cid": uuid.uuid4().hex, "type": "timeout.call"})
+    assert ack == {"ok": True, "seq": head + 2}
     await m.until(
         lambda events: (
-            [e["type"] for e in events[head:]]
-            == ["timeout.started", "timeout.reason", "timeout.signalled"]
+            [e["type"] for e in events[head:]][:2] == ["timeout.started", "timeout.reason"]
         )
     )
     # Other seats are not limited by partner_b's flood (the core answers them).
     ack = await a.cmd("floor.request", retry_rate_limited=False)
     assert ack["error"]["code"] == "in_time_out"
-    assert await m.ok("note", text="B flooded the session.") == head + 4
+    assert await m.ok("note", text="B flooded the session.") == head + 3
 
 
 # --- connecting ------------------------------------------------------------------------
@@ -495,3 +496,30 @@ async def test_a_session_everyone_left_is_reloaded_on_the_next_join(
     assert await b.ok("paraphrase", text="Before the break, you said.") == head + 2
     assert of_type(m.events, "paraphrase.offered")[-1]["seq"] == head + 2
     await m.until(lambda events: events[-1]["seq"] == head + 2)
+
+
+async def test_a_flood_of_safe_signals_is_answered_without_filling_the_record(
+    server: Server, seats: Seats
+) -> None:
+    keys = await server.create_session("speaker-listener")  # 20-minute time-outs
+    m, a, b = await seats.trio(keys)
+    await start_dialogue(m)
+    await a.ok("timeout.call", reason="I am flooded.")
+    head = await b.ok("timeout.call")  # the other partner's signal is recorded
+    # A partner tapping the button again and again: every tap is acknowledged
+    # at once (never refused, never limited), and the record does not grow.
+    for _ in range(60):
+        ack = await a.send({"cid": uuid.uuid4().hex, "type": "timeout.call"})
+        assert ack == {"ok": True, "seq": head}
+    # New reasons are kept, but count against the rate limit like any command.
+    codes = []
+    for i in range(60):
+        ack = await a.send({"cid": uuid.uuid4().hex, "type": "timeout.call", "reason": f"{i}"})
+        codes.append("ok" if ack["ok"] else ack["error"]["code"])
+    assert "rate_limited" in codes and codes.count("ok") >= 20
+    await m.until(lambda events: count_type(events, "timeout.reason") >= 1 + codes.count("ok"))
+    assert count_type(m.events, "timeout.started") == 1
+    assert count_type(m.events, "timeout.signalled") == 1 + codes.count("ok")
+    assert count_type(b.events, "timeout.reason") == 0  # reasons stay the mediator's
+    # The plain signal is still never limited.
+    assert (await a.send({"cid": uuid.uuid4().hex, "type": "timeout.call"}))["ok"] is True

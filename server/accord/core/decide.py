@@ -411,6 +411,14 @@ def _schedule_time_out(state: SessionState, c: ScheduleTimeOut, actor: Actor, no
         raise _refuse("out_of_range", actor, kind, "in the past")
     minutes = c.minutes if c.minutes is not None else state.playbook.time_out.default_minutes
     _minutes_in_range(state, minutes, actor, kind)
+    if c.every_minutes is not None and c.every_minutes < minutes:
+        raise _refuse(
+            "out_of_range",
+            actor,
+            kind,
+            f"every {c.every_minutes:g} minutes: breaks of {minutes:g} minutes need at least "
+            f"that long between their starts",
+        )
     at = c.at if c.at is not None else now + (c.every_minutes or 0) * 60
     events: Events = []
     if state.schedule is not None:

@@ -234,6 +234,16 @@ def _cross_field_problems(playbook: Playbook, lines: LineMap, filename: str) -> 
                 f"({t.min_minutes:g}) and max_minutes ({t.max_minutes:g})",
             )
         )
+    if 0 < t.every_minutes < t.default_minutes:
+        problems.append(
+            Problem(
+                filename,
+                at("every_minutes"),
+                "break_interval",
+                f"every_minutes = {t.every_minutes:g} is shorter than a break "
+                f"(default_minutes = {t.default_minutes:g}): breaks would follow one another",
+            )
+        )
     if not isinstance(playbook.phases[-1], DebriefSpec):
         problems.append(
             Problem(

@@ -340,7 +340,10 @@ class DistributedHub(Hub):
         elif kind in (_PRESENCE, _REFUSED):
             item = tuple(msgpack.unpackb(rest, raw=False))
         elif kind == _REVOKED:
-            item = rest.decode()
+            # Not queued behind the session: its connections may not have
+            # joined (or it may not be loaded here) yet, and must close anyway.
+            self._background(self._revoked_elsewhere(rest.decode()))
+            return
         else:
             logger.warning("session %s: unknown message %r on its channel", session_id, kind)
             return
@@ -359,6 +362,7 @@ class DistributedHub(Hub):
     def _resync_all(self) -> None:
         for session_id in list(self.sessions):
             self._post(session_id, _RESYNC, None)
+        self._background(self._recheck_invites())
 
     async def _drain(self, session_id: str) -> None:
         try:
@@ -405,9 +409,26 @@ class DistributedHub(Hub):
             seat, command, code, node = item
             if node != self.node:
                 await self._relay_refused(live, seat, command, code)
-        elif kind == _REVOKED:
-            invite = await self.registry.get_invite(item)
-            if invite is not None:
+
+    async def _revoked_elsewhere(self, invite_id: str) -> None:
+        try:
+            invite = await self.registry.get_invite(invite_id)
+        except StoreError as exc:
+            # The next reconnection of the subscriber checks every invite again.
+            logger.warning("invite %s revoked elsewhere, not yet read: %s", invite_id, exc)
+            return
+        if invite is not None:
+            await Hub.revoke(self, invite)
+
+    async def _recheck_invites(self) -> None:
+        """Close connections whose invite was revoked while this node may have
+        missed the notice (the subscriber was cut off from Redis)."""
+        for invite_id in {c.invite_id for c in self.connections.values()}:
+            try:
+                invite = await self.registry.get_invite(invite_id)
+            except StoreError:
+                return  # Redis went away again; the next reconnection retries
+            if invite is not None and invite.revoked_at is not None:
                 await Hub.revoke(self, invite)
 
     async def _resync(self, live: LiveSession) -> None:
@@ -638,6 +659,12 @@ class DistributedHub(Hub):
             await self.store.publish(live.id, _REFUSED + b":" + payload)
 
     async def revoke(self, invite: Invite) -> None:
+        """Close the invite's connections here, and tell the other nodes.
+
+        If the notice cannot be published, say so (the API answers
+        `unavailable`, and the mediator's retry publishes it again): the invite
+        is revoked in the store already, so no new connection gets in, and
+        every node checks its connections' invites when its subscriber
+        reconnects."""
         await super().revoke(invite)
-        with contextlib.suppress(StoreError):
-            await self.store.publish(invite.session_id, _REVOKED + b":" + invite.id.encode())
+        await self.store.publish(invite.session_id, _REVOKED + b":" + invite.id.encode())

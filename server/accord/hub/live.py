@@ -22,10 +22,10 @@ from typing import Any
 
 from accord.core import AnyCommand, AnyEvent, Playbook, Rejected, decide, evolve, fold
 from accord.core.codec import decode_event, encode_event
-from accord.core.commands import FireTimer, command_type
+from accord.core.commands import CallTimeOut, FireTimer, command_type
 from accord.core.events import SessionEnded
 from accord.core.seats import Actor, Seat
-from accord.core.state import SessionState
+from accord.core.state import SessionState, TimeOutOverlay
 from accord.hub.errors import error_ack
 from accord.hub.metrics import HubMetrics
 from accord.store.base import (
@@ -51,6 +51,10 @@ MAX_CONFLICT_RETRIES = 5
 #: every ack cost up to ~600 KiB per busy session, and the growth made the
 #: collector's young generation scans take 60-170 ms (docs/BENCHMARKS.md).
 RESULT_CACHE = 2048
+#: While a time-out runs, the same partner's repeated safe signal (without a
+#: new reason) within this many seconds is acknowledged without a new event:
+#: the mediator already has it, and a flood must not fill the record.
+SIGNAL_COALESCE_S = 10.0
 
 Fanout = Callable[["LiveSession", list[Record]], Awaitable[None]]
 
@@ -76,10 +80,11 @@ class LiveSession:
         self.lock = asyncio.Lock()
         self.seats: dict[Seat, str] = {}  # seat -> sid of its one live connection
         self.presence: dict[Seat, str] = {}
-        #: Partners' refused commands by code, for the mediator's balance panel.
-        #: Refusals are not part of the record: counted while the session is
-        #: held in memory, lost on a restart.
+        #: Partners' refused commands by code, for the mediator's balance panel
+        #: (loaded from and counted in the store by the hub).
         self.refusals: dict[str, dict[str, int]] = {}
+        #: When each partner's safe signal was last recorded.
+        self._signals: dict[str, float] = {}
         self._fanout = fanout
         self._clock = clock
         self._metrics = metrics
@@ -153,6 +158,8 @@ class LiveSession:
         try:
             if self._stale:
                 new += await self._catch_up()
+            if self._repeated_signal(actor, command):
+                return {"ok": True, "seq": self.head}
             for _ in range(MAX_CONFLICT_RETRIES):
                 now = self._clock()
                 try:
@@ -186,6 +193,8 @@ class LiveSession:
                     new += await self._catch_up()
                     continue
                 new += self._commit(records, events, head)
+                if isinstance(command, CallTimeOut):
+                    self._signals[actor] = now
                 return {"ok": True, "seq": head}
             return error_ack(
                 "conflict", f"{actor}'s {command_type(command)} met concurrent changes; retry"
@@ -196,8 +205,8 @@ class LiveSession:
             logger.warning("session %s: store unavailable: %s", self.id, type(exc).__name__)
             return error_ack(
                 "unavailable",
-                "The session's record could not be written; nothing changed. Retry in a moment "
-                "with the same cid.",
+                "The session's record could not be confirmed as written. Retry in a moment "
+                "with the same cid: a retry records it once, or answers the first result.",
             )
         except Exception:
             self._stale = True
@@ -208,6 +217,16 @@ class LiveSession:
         finally:
             if new:
                 await self._delivered(new)
+
+    def _repeated_signal(self, actor: Actor, command: AnyCommand) -> bool:
+        """A safe signal given again, without a new reason, while the time-out it
+        asks for runs and soon after the last one (SIGNAL_COALESCE_S)."""
+        if not isinstance(command, CallTimeOut) or command.reason.strip():
+            return False
+        if not isinstance(self.state.overlay, TimeOutOverlay):
+            return False
+        last = self._signals.get(actor)
+        return last is not None and self._clock() - last < SIGNAL_COALESCE_S
 
     def _commit(self, records: list[NewRecord], events: list[AnyEvent], head: int) -> list[Record]:
         first = head - len(records) + 1

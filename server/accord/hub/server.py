@@ -23,8 +23,9 @@ from engineio import packet as eio_packet
 
 import accord
 from accord.core import CODES, Playbook, Rejected, load_playbook, parse_command, seat_view
-from accord.core.commands import command_type
+from accord.core.commands import CallTimeOut, command_type
 from accord.core.seats import Seat
+from accord.core.state import TimeOutOverlay
 from accord.hub.errors import error_ack
 from accord.hub.live import LiveSession
 from accord.hub.metrics import HubMetrics
@@ -51,6 +52,7 @@ class Connection:
     invite_id: str
     joined: bool = False
     superseded: bool = False
+    revoked: bool = False
     tokens: float = RATE_BURST
     refilled: float = field(default_factory=time.monotonic)
 
@@ -243,8 +245,20 @@ class Hub:
         if live is None:
             self._refuse("session_not_found", "The session of this invite no longer exists.")
         seat: Seat = claims.seat  # type: ignore[assignment]
-        self.connections[sid] = Connection(sid, claims.session_id, seat, invite.id)
+        conn = self.connections[sid] = Connection(sid, claims.session_id, seat, invite.id)
         self.metrics.connections.set(len(self.connections))
+        # A revocation that landed while the session loaded found no connection
+        # to close; now that this one is registered, a later one will find it.
+        try:
+            invite = await self.registry.get_invite(claims.invite_id)
+        except StoreError:
+            invite = None
+        if invite is None or invite.revoked_at is not None or conn.revoked:
+            self.connections.pop(sid, None)
+            self.metrics.connections.set(len(self.connections))
+            if invite is None:
+                self._refuse("unavailable", "The server cannot reach its store; retry shortly.")
+            self._refuse("token_revoked", "The mediator revoked this invite; ask for a new link.")
         logger.info("connect session=%s seat=%s sid=%s", claims.session_id, seat, sid)
 
     @staticmethod
@@ -261,17 +275,19 @@ class Hub:
         live = self.sessions.get(conn.session_id)
         if live is None:
             return
-        if live.seats.get(conn.seat) != sid:
-            # Superseded, or never joined: a connection that only connected
-            # must not keep its session in memory.
-            if live.idle and not any(c.session_id == live.id for c in self.connections.values()):
-                await self._evict(live)
-            return
+        # Under the lock: a join of this connection still in flight either
+        # finished (the seat is ours to release) or will see it is gone.
         async with live.lock:
             if live.seats.get(conn.seat) != sid:
-                return
-            del live.seats[conn.seat]
-            await self._presence(live, conn.seat, "reconnecting")
+                left = None  # superseded, or never joined
+            else:
+                del live.seats[conn.seat]
+                await self._presence(live, conn.seat, "reconnecting")
+                left = conn.seat
+        if left is None:
+            # A connection that only connected must not keep its session in memory.
+            await self._evict_if_unused(live)
+            return
         loop = asyncio.get_running_loop()
         key = (live.id, conn.seat)
         if key in self._grace:
@@ -287,7 +303,17 @@ class Hub:
             if seat in live.seats:
                 return
             await self._presence(live, seat, "left")
-        if live.idle:
+        await self._evict_if_unused(live)
+
+    async def _evict_if_unused(self, live: LiveSession) -> None:
+        """Drop a session from memory when nothing here uses it: no seat, no
+        deadline, no connection (joined or joining), no grace period, no lock."""
+        if (
+            live.idle
+            and not live.lock.locked()
+            and not any(key[0] == live.id for key in self._grace)
+            and not any(c.session_id == live.id for c in self.connections.values())
+        ):
             await self._evict(live)
 
     async def _presence(self, live: LiveSession, seat: Seat, status: str) -> None:
@@ -309,35 +335,56 @@ class Hub:
             return error_ack("invalid_command", "join: last_seq must be a non-negative integer")
         if epoch is not None and not isinstance(epoch, str):
             return error_ack("invalid_command", "join: epoch must be a string")
-        live = await self.session(conn.session_id)
-        if live is None:
-            return error_ack("session_not_found", "The session no longer exists.")
-        async with live.lock:
-            old = live.seats.get(conn.seat)
-            if old is not None and old != sid:
-                await self._supersede(old)
-            grace = self._grace.pop((live.id, conn.seat), None)
-            if grace is not None:
-                grace.cancel()
-            # A different epoch (a lost log) or a seq beyond the head: start over.
-            reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
-            after = 0 if reset or last_seq is None else last_seq
+        if not conn.allow():
+            return error_ack("rate_limited", "Too many requests; wait a moment and retry.")
+        for _ in range(3):
             try:
-                # Up to the head only: later records (another node's) come by fan-out.
-                records = (
-                    await self.log.read(live.id, after, live.head - after)
-                    if after < live.head
-                    else []
-                )
+                live = await self.session(conn.session_id)
             except StoreError:
-                return error_ack("unavailable", "The session's record cannot be read; retry.")
-            live.seats[conn.seat] = sid
-            conn.joined = True
-            # The snapshot shows the seat as it is now (joined), not as it was left.
-            live.presence[conn.seat] = "joined"
-            await self.sio.emit("snapshot", self._snapshot(live, conn.seat, reset), to=sid)
-            visible = [record_to_wire(r) for r in records if seat_in(r.audience, conn.seat)]
-            await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+                return error_ack("unavailable", "The session cannot be loaded; retry shortly.")
+            if live is None:
+                return error_ack("session_not_found", "The session no longer exists.")
+            async with live.lock:
+                if self.sessions.get(live.id) is not live:
+                    continue  # evicted while this join waited: load it again
+                return await self._join_locked(live, conn, last_seq, epoch)
+        return error_ack("unavailable", "The session is being reloaded; retry shortly.")
+
+    async def _join_locked(
+        self, live: LiveSession, conn: Connection, last_seq: int | None, epoch: str | None
+    ) -> dict[str, Any]:
+        sid = conn.sid
+        if self.connections.get(sid) is not conn or conn.superseded or conn.revoked:
+            # Closed, taken over or revoked while the join waited: it must not
+            # take the seat back from the connection that replaced it.
+            return error_ack("not_joined", "This connection was closed; connect again.")
+        old = live.seats.get(conn.seat)
+        if old is not None and old != sid:
+            await self._supersede(old)
+        grace = self._grace.pop((live.id, conn.seat), None)
+        if grace is not None:
+            grace.cancel()
+        # A different epoch (a lost log) or a seq beyond the head: start over.
+        reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
+        after = 0 if reset or last_seq is None else last_seq
+        try:
+            # Up to the head only: later records (another node's) come by fan-out.
+            records = (
+                await self.log.read(live.id, after, live.head - after) if after < live.head else []
+            )
+        except StoreError:
+            return error_ack("unavailable", "The session's record cannot be read; retry.")
+        if self.connections.get(sid) is not conn or conn.superseded or conn.revoked:
+            return error_ack("not_joined", "This connection was closed; connect again.")
+        rejoined = live.seats.get(conn.seat) == sid
+        live.seats[conn.seat] = sid
+        conn.joined = True
+        # The snapshot shows the seat as it is now (joined), not as it was left.
+        live.presence[conn.seat] = "joined"
+        await self.sio.emit("snapshot", self._snapshot(live, conn.seat, reset), to=sid)
+        visible = [record_to_wire(r) for r in records if seat_in(r.audience, conn.seat)]
+        await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+        if not rejoined:  # a second join on the same connection changes nobody's view
             await self._presence(live, conn.seat, "joined")
         logger.info("join session=%s seat=%s from=%s", live.id, conn.seat, after)
         return {"ok": True, "seq": live.head, "epoch": live.epoch}
@@ -372,6 +419,7 @@ class Hub:
     async def revoke(self, invite: Invite) -> None:
         """Disconnect every connection that used a revoked invite."""
         for conn in [c for c in self.connections.values() if c.invite_id == invite.id]:
+            conn.revoked = True  # a join in flight must not go on
             await self.sio.emit(
                 "notice",
                 {"code": "token_revoked", "message": "The mediator revoked this invite."},
@@ -416,9 +464,21 @@ class Hub:
             command = parse_command(fields)
         except Rejected as refusal:
             return error_ack(refusal.code, refusal.message)
-        live = await self.session(conn.session_id)
+        try:
+            live = await self.session(conn.session_id)
+        except StoreError:
+            return error_ack("unavailable", "The session cannot be loaded; retry shortly.")
         if live is None:
             return error_ack("session_not_found", "The session no longer exists.")
+        if (
+            isinstance(command, CallTimeOut)
+            and command.reason.strip()
+            and isinstance(live.state.overlay, TimeOutOverlay)
+            and not conn.allow()
+        ):
+            # The safe signal itself is never limited; more reasons for a
+            # time-out that already runs are, like any other command.
+            return error_ack("rate_limited", "Too many commands; wait a moment and retry.")
         ack, decided = await live.execute_once(conn.seat, command, cid)
         if not ack["ok"] and decided and conn.seat != "mediator":
             # A retry answered from memory was counted the first time.
