@@ -297,7 +297,11 @@ export function mayFor(state: SessionState, seat: Seat): Set<string> {
   if (state.ended) return new Set(seat === "mediator" ? ["note"] : []);
   const keep = (allowed: Set<string>) => new Set([...own].filter((k) => allowed.has(k)));
   const overlay = state.overlay;
-  if (overlay && overlay.kind === "time_out") return keep(TIME_OUT_BUSINESS);
+  if (overlay && overlay.kind === "time_out") {
+    const allowed = new Set(TIME_OUT_BUSINESS);
+    if (!state.schedule) allowed.delete("timeout.unschedule");
+    return keep(allowed);
+  }
   const always = new Set(["timeout.call", "timeout.start", "session.end", "note", "timeout.schedule"]);
   if (state.schedule) always.add("timeout.unschedule");
   if (overlay && overlay.kind === "debrief") {

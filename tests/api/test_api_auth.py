@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from urllib.parse import urlsplit
 
+import argon2
 import httpx
 from apitest import PASSWORD, FakeClock, error_of, login, make_mediator
 from starlette.applications import Starlette
@@ -266,3 +267,19 @@ async def test_login_expires(settings: Settings, store: SqliteStore, clock: Fake
         assert (await client.get("/api/me")).status_code == 200
         await asyncio.sleep(2.1)  # the cookie's signature carries whole seconds
         assert error_of(await client.get("/api/me")) == "login_required"
+
+
+async def test_a_login_upgrades_a_hash_made_with_older_parameters(
+    client: httpx.AsyncClient, store: SqliteStore
+) -> None:
+    weak = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    await store.add_mediator(
+        Mediator(id="m-old", email="old@example.org", password_hash=weak, created_at=1.0)
+    )
+    await login(client, "old@example.org")
+    stored = await store.mediator_by_id("m-old")
+    assert stored is not None and stored.password_hash != weak
+    assert not argon2.PasswordHasher().check_needs_rehash(stored.password_hash)
+    argon2.PasswordHasher().verify(stored.password_hash, PASSWORD)
+    assert (await client.post("/api/logout")).status_code == 200
+    await login(client, "old@example.org")  # and the new hash works

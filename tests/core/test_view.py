@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from coretest import Session, shipped
 
-from accord.core.commands import CallTimeOut, EndSession, EndTimeOut, MakeStatement
+from accord.core.commands import (
+    AnswerDebrief,
+    CallTimeOut,
+    EndSession,
+    EndTimeOut,
+    MakeStatement,
+)
+from accord.core.seats import SEATS
 from accord.core.view import may_send, role_of, seat_view
 
 SPEAKER_LISTENER = shipped("speaker-listener")
@@ -74,3 +81,16 @@ def test_seat_view_is_the_state_with_role_and_acts() -> None:
     assert view["may"] == may_send(s.state, "partner_b")
     assert view["phase"]["speaker"] == "partner_a"
     assert view["playbook"]["name"] == "speaker-listener"
+
+
+def test_a_partner_sees_only_its_own_debrief_answer_counted() -> None:
+    s = Session(SPEAKER_LISTENER)
+    s.start()
+    s.do("partner_b", CallTimeOut())
+    s.do("mediator", EndTimeOut())
+    s.do("partner_b", AnswerDebrief(rating=7, text="Shaky."))
+    # partner_b's answer is private to partner_b and the mediator; so is the
+    # fact that there is one (partner_a never receives its event).
+    answered = {seat: list(seat_view(s.state, seat)["overlay"]["answered"]) for seat in SEATS}
+    assert answered == {"mediator": ["partner_b"], "partner_a": [], "partner_b": ["partner_b"]}
+    assert "debrief.answer" in seat_view(s.state, "partner_a")["may"]

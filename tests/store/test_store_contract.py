@@ -227,6 +227,18 @@ async def test_mediators(registry: Registry) -> None:
     assert await registry.mediator_by_id("m9") is None
 
 
+async def test_a_password_hash_is_replaced(registry: Registry) -> None:
+    await registry.add_mediator(
+        Mediator(id="m1", email="a@example.org", password_hash="old", created_at=1.5)
+    )
+    await registry.set_password_hash("m1", "new")
+    await registry.set_password_hash("nobody", "new")  # no such mediator: nothing happens
+    expected = Mediator(id="m1", email="a@example.org", password_hash="new", created_at=1.5)
+    assert await registry.mediator_by_id("m1") == expected
+    assert await registry.mediator_by_email("a@example.org") == expected
+    assert await registry.count_mediators() == 1
+
+
 async def test_duplicate_mediator_email_or_id_is_refused(registry: Registry) -> None:
     await registry.add_mediator(mediator(1))
     with pytest.raises(ValueError):

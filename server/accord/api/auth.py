@@ -9,6 +9,7 @@ time as a wrong password, so timing does not reveal who has an account.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import msgspec
 from starlette.requests import Request
@@ -18,8 +19,15 @@ from accord.api import service
 from accord.api.context import SESSION_KEY, ApiContext
 from accord.api.errors import ServiceError
 from accord.api.http import Json, read_json
-from accord.security import burn_password_check, hash_setup_token, verify_password
-from accord.store.base import AuditEntry, Mediator
+from accord.security import (
+    PasswordCheck,
+    burn_password_check,
+    hash_setup_token,
+    verify_password,
+)
+from accord.store.base import AuditEntry, Mediator, StoreError
+
+logger = logging.getLogger(__name__)
 
 
 class SetupBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -86,11 +94,10 @@ def auth_routes(ctx: ApiContext) -> list[Route]:
         mediator = await ctx.registry.mediator_by_email(email)
         if mediator is None:
             await asyncio.to_thread(burn_password_check, body.password)
-            ok = False
+            check = PasswordCheck(ok=False)
         else:
             check = await asyncio.to_thread(verify_password, mediator.password_hash, body.password)
-            ok = check.ok
-        if mediator is None or not ok:
+        if mediator is None or not check.ok:
             ctx.throttle.failed(email, now)
             await ctx.registry.audit(
                 AuditEntry(
@@ -105,6 +112,13 @@ def auth_routes(ctx: ApiContext) -> list[Route]:
                 "login_failed", "The email or password is wrong; check both and try again."
             )
         ctx.throttle.succeeded(email)
+        if check.new_hash is not None:
+            # The stored hash used older parameters: keep the stronger one now
+            # that the password is at hand. Failing that only postpones it.
+            try:
+                await ctx.registry.set_password_hash(mediator.id, check.new_hash)
+            except StoreError as exc:
+                logger.warning("mediator %s: password hash not upgraded: %s", mediator.id, exc)
         await ctx.registry.audit(
             AuditEntry(
                 at=now,

@@ -93,4 +93,11 @@ def seat_view(state: SessionState, seat: Seat) -> dict[str, Any]:
     phase = state.phase
     if isinstance(phase, DialoguePhase) and phase.speaker is not None:
         data["listener"] = other(phase.speaker)
+    if seat != "mediator":
+        # Whether the other partner answered a debrief is theirs and the
+        # mediator's (their `debrief.answered` is private): a partner's view is
+        # exactly what its own events say.
+        for part in ("phase", "overlay"):
+            if isinstance(data[part], dict) and "answered" in data[part]:
+                data[part]["answered"] = [s for s in data[part]["answered"] if s == seat]
     return data

@@ -8,6 +8,7 @@ a throwaway demo, never for a clinical record.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -133,6 +134,14 @@ class MemoryRegistry:
     async def mediator_by_email(self, email: str) -> Mediator | None:
         self._check_open()
         return next((m for m in self._mediators.values() if m.email == email), None)
+
+    async def set_password_hash(self, mediator_id: str, password_hash: str) -> None:
+        self._check_open()
+        mediator = self._mediators.get(mediator_id)
+        if mediator is not None:
+            self._mediators[mediator_id] = dataclasses.replace(
+                mediator, password_hash=password_hash
+            )
 
     async def mediator_by_id(self, mediator_id: str) -> Mediator | None:
         self._check_open()

@@ -311,6 +311,15 @@ return 'ok'
 """
 )
 
+# KEYS: a hash. ARGV: field, the value it must still have, its new value.
+_REPLACE_FIELD = _Script(
+    """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+)
+
 # KEYS: mediators, emails. ARGV: email.
 _MEDIATOR_BY_EMAIL = _Script(
     """
@@ -799,6 +808,18 @@ class RedisStore:
 
     async def mediator_by_id(self, mediator_id: str) -> Mediator | None:
         return self._mediator(await self._call(self._redis.hget(_MEDIATORS, mediator_id)))
+
+    async def set_password_hash(self, mediator_id: str, password_hash: str) -> None:
+        for _ in range(3):  # compare-and-set: another writer may change the record
+            blob = await self._call(self._redis.hget(_MEDIATORS, mediator_id))
+            mediator = self._mediator(blob)
+            if mediator is None:
+                return
+            new = msgpack.packb([mediator.id, mediator.email, password_hash, mediator.created_at])
+            args = [mediator_id, blob, new]
+            if await self._call(_REPLACE_FIELD(self._redis, [_MEDIATORS], args)):
+                return
+        raise Unavailable("the mediator record kept changing; retry")
 
     async def count_mediators(self) -> int:
         return int(await self._call(self._redis.hlen(_MEDIATORS)))

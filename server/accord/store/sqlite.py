@@ -538,6 +538,14 @@ class SqliteStore:
             )
         )
 
+    async def set_password_hash(self, mediator_id: str, password_hash: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE mediators SET password_hash = ? WHERE id = ?", (password_hash, mediator_id)
+            )
+
+        await self._write(op)
+
     async def count_mediators(self) -> int:
         def op(conn: sqlite3.Connection) -> int:
             count: int = conn.execute("SELECT count(*) FROM mediators").fetchone()[0]
