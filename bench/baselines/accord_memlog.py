@@ -21,7 +21,7 @@ from accord.settings import Settings
 from accord.store.memory import MemoryEventLog
 from accord.store.sqlite import SqliteStore
 
-_LOG_METHODS = frozenset({"head", "append", "read", "command_result"})
+_LOG_METHODS = frozenset({"head", "append", "read", "command_result", "deadlines", "set_deadline"})
 
 
 class SplitStore:

@@ -279,3 +279,27 @@ async def test_concurrent_commands_from_three_seats_make_one_consistent_record(
     for name in SEATS:
         fresh = await seats.open(keys, name)
         assert fresh.snapshots[-1]["state"] == folded_view(source, record, name), name
+
+
+async def test_a_start_loads_only_the_sessions_with_a_deadline(
+    server: Server, seats: Seats, api: Api
+) -> None:
+    busy = await server.create_session("speaker-listener")  # 20-minute time-outs
+    quiet = [await server.create_session("speaker-listener") for _ in range(3)]
+    m, _a, b = await seats.trio(busy)
+    await start_dialogue(m)
+    await b.ok("timeout.call")  # a deadline 20 minutes away
+    for keys in quiet:  # sessions with history but no timer, one of them ended
+        m2 = await seats.open(keys, "mediator")
+        await start_dialogue(m2)
+    await m2.ok("session.end", reason="Done for today.")
+    for seat in seats.opened:
+        await seat.close()
+    server.kill()
+    await server.restart()
+    # Only the session with a timer was read from disk; the others stay there
+    # until someone joins them.
+    assert "start: 1 session(s) with deadlines loaded" in server.log()
+    assert await server.metric("accord_live_sessions") == 1
+    back = await seats.open(busy, "partner_b")
+    assert back.snapshots[-1]["state"]["overlay"]["kind"] == "time_out"

@@ -27,6 +27,7 @@ from accord.store.base import (
     StoreError,
     Unavailable,
 )
+from accord.store.memory import MemoryEventLog
 from accord.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 
@@ -73,12 +74,41 @@ async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     store = await SqliteStore.open(path)
     try:
         assert await store.head("s1") == LogHead(seq=1, epoch="e1")
+        # Its deadline is unknown: the next start looks at the session once.
+        assert await store.deadlines() == {"s1": 0.0}
+        await store.set_deadline("s1", None)
+        assert await store.deadlines() == {}
         await store.count_refusal("s1", "partner_a", "not_your_turn")
         assert await store.refusal_counts("s1") == {"partner_a": {"not_your_turn": 1}}
     finally:
         await store.close()
     with raw(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_each_append_records_the_sessions_next_deadline(tmp_path: Path, kind: str) -> None:
+    log = MemoryEventLog() if kind == "memory" else await SqliteStore.open(tmp_path / "a.sqlite3")
+    try:
+        assert await log.deadlines() == {}
+        await log.append("s1", 0, [rec(b"a")], deadline=100.0)
+        await log.append("s2", 0, [rec(b"a")], deadline=None)
+        await log.append("s3", 0, [rec(b"a")])  # KEEP: nothing recorded yet
+        assert await log.deadlines() == {"s1": 100.0}
+        await log.append("s1", 1, [rec(b"b")])  # KEEP
+        assert await log.deadlines() == {"s1": 100.0}
+        await log.append("s1", 2, [rec(b"c")], deadline=50.0)
+        await log.append("s2", 1, [rec(b"b")], deadline=70.0)
+        assert await log.deadlines() == {"s1": 50.0, "s2": 70.0}
+        await log.append("s1", 3, [rec(b"d")], deadline=None)  # its timers are done
+        assert await log.deadlines() == {"s2": 70.0}
+        with pytest.raises(SeqConflict):  # a refused append records no deadline
+            await log.append("s2", 0, [rec(b"x")], deadline=1.0)
+        assert await log.deadlines() == {"s2": 70.0}
+        await log.set_deadline("s2", None)
+        assert await log.deadlines() == {}
+    finally:
+        await log.close()
 
 
 async def test_everything_survives_close_and_reopen(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from accord.core import AnyCommand, AnyEvent, Playbook, Rejected, decide, evolve, fold
+from accord.core import AnyCommand, Playbook, Rejected, decide, evolve, fold
 from accord.core.codec import decode_event, encode_event
 from accord.core.commands import CallTimeOut, FireTimer, command_type
 from accord.core.events import SessionEnded
@@ -57,6 +57,11 @@ RESULT_CACHE = 2048
 SIGNAL_COALESCE_S = 10.0
 
 Fanout = Callable[["LiveSession", list[Record]], Awaitable[None]]
+
+
+def earliest(state: SessionState) -> float | None:
+    """The session's next deadline, if it has one."""
+    return min((t.due for t in state.timers), default=None)
 
 
 class LiveSession:
@@ -181,9 +186,16 @@ class LiveSession:
                     NewRecord(now, actor, audience_mask(e.audience), encode_event(e))
                     for e in events
                 ]
+                after = self.state
+                for event in events:
+                    after = evolve(after, event)
                 try:
                     head = await self.log.append(
-                        self.id, self.head, records, CommandKey(actor, cid) if cid else None
+                        self.id,
+                        self.head,
+                        records,
+                        CommandKey(actor, cid) if cid else None,
+                        deadline=earliest(after),
                     )
                 except DuplicateCommand as duplicate:
                     if duplicate.last_seq > self.head:
@@ -192,7 +204,7 @@ class LiveSession:
                 except SeqConflict:
                     new += await self._catch_up()
                     continue
-                new += self._commit(records, events, head)
+                new += self._commit(records, after, head)
                 if isinstance(command, CallTimeOut):
                     self._signals[actor] = now
                 return {"ok": True, "seq": head}
@@ -228,13 +240,12 @@ class LiveSession:
         last = self._signals.get(actor)
         return last is not None and self._clock() - last < SIGNAL_COALESCE_S
 
-    def _commit(self, records: list[NewRecord], events: list[AnyEvent], head: int) -> list[Record]:
+    def _commit(self, records: list[NewRecord], after: SessionState, head: int) -> list[Record]:
         first = head - len(records) + 1
         stored = [
             Record(first + i, r.at, r.actor, r.audience, r.body) for i, r in enumerate(records)
         ]
-        for event in events:
-            self.state = evolve(self.state, event)
+        self.state = after
         self.head = head
         self._metrics.events.inc(len(records))
         return stored

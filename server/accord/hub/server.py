@@ -27,7 +27,7 @@ from accord.core.commands import CallTimeOut, command_type
 from accord.core.seats import Seat
 from accord.core.state import TimeOutOverlay
 from accord.hub.errors import error_ack
-from accord.hub.live import LiveSession
+from accord.hub.live import LiveSession, earliest
 from accord.hub.metrics import HubMetrics
 from accord.hub.packet import MALFORMED, AccordPacket
 from accord.hub.wire import events_packet, record_to_wire, wire_event
@@ -133,17 +133,33 @@ class Hub:
     # -- life cycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load open sessions with pending deadlines, so their timers fire after a restart."""
-        for info in await self.registry.list_sessions():
-            if info.status != "open":
-                continue
+        """Load the sessions with a pending deadline, so their timers fire after a
+        restart. The log records each session's earliest deadline with its
+        events, so sessions without one (most, and every ended one) stay on disk."""
+        pending = await self.log.deadlines()
+        started = time.perf_counter()
+        for session_id, recorded in sorted(pending.items(), key=lambda item: item[1]):
             try:
-                live = await self.session(info.id)
+                live = await self.session(session_id)
             except Exception:
-                logger.exception("session %s could not be loaded at start", info.id)
+                logger.exception("session %s could not be loaded at start", session_id)
                 continue
-            if live is not None and live.idle:
+            if live is None:
+                continue
+            due = earliest(live.state)
+            if due != recorded:
+                # Recorded before deadlines were (an upgraded store): record it now.
+                with contextlib.suppress(StoreError):
+                    await self.log.set_deadline(session_id, due)
+            if live.idle:
                 await self._evict(live)
+        if pending:
+            logger.info(
+                "start: %d session(s) with deadlines loaded in %.2f s; %d with timers armed",
+                len(pending),
+                time.perf_counter() - started,
+                len(self.sessions),
+            )
 
     async def close(self) -> None:
         await self._stop_background()

@@ -13,10 +13,11 @@ trail.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 SEATS: tuple[str, ...] = ("mediator", "partner_a", "partner_b")
 _SEAT_BIT = {seat: 1 << i for i, seat in enumerate(SEATS)}
@@ -104,6 +105,15 @@ class Unavailable(StoreError):
     """The store cannot be reached; nothing was written."""
 
 
+class _Unchanged(enum.Enum):
+    KEEP = "keep"
+
+
+#: `append(..., deadline=KEEP)`: leave the session's recorded deadline as it is.
+KEEP: Final = _Unchanged.KEEP
+Deadline = float | None | _Unchanged
+
+
 class EventLog(Protocol):
     async def head(self, session_id: str) -> LogHead:
         """The current head (0 for an empty log) and the epoch."""
@@ -115,12 +125,27 @@ class EventLog(Protocol):
         expected_seq: int,
         records: Sequence[NewRecord],
         command: CommandKey | None = None,
+        *,
+        deadline: Deadline = KEEP,
     ) -> int:
         """Append records after `expected_seq`; return the new head seq.
 
         Returns only once durable. Raises SeqConflict if the head moved, and
         DuplicateCommand if `command` was already recorded (nothing appended).
+        `deadline` is the session's earliest timer after these records (None:
+        no timer), recorded with them for `deadlines` (the Redis store keeps
+        deadlines in its own timer set instead, and ignores it).
         """
+        ...
+
+    async def deadlines(self) -> dict[str, float]:
+        """Sessions with a pending deadline, by its time: what must be loaded
+        when a server starts, so its timers fire. A session recorded before
+        deadlines were (a store upgraded from an older schema) shows with 0."""
+        ...
+
+    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+        """Correct a session's recorded deadline (after loading it at start)."""
         ...
 
     async def read(

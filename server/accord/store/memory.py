@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from accord.store.base import (
+    KEEP,
     AuditEntry,
     CommandKey,
+    Deadline,
     DuplicateCommand,
     Invite,
     LogHead,
@@ -42,6 +44,7 @@ class MemoryEventLog:
 
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
+        self._deadlines: dict[str, float] = {}
         self._closed = False
 
     def _log(self, session_id: str) -> _Log:
@@ -62,6 +65,8 @@ class MemoryEventLog:
         expected_seq: int,
         records: Sequence[NewRecord],
         command: CommandKey | None = None,
+        *,
+        deadline: Deadline = KEEP,
     ) -> int:
         log = self._log(session_id)
         # A retry carries a stale expected_seq, so the command check comes
@@ -78,7 +83,22 @@ class MemoryEventLog:
         new_head = len(log.records)
         if command is not None:
             log.commands[command] = new_head
+        if deadline is not KEEP:
+            await self.set_deadline(session_id, deadline)
         return new_head
+
+    async def deadlines(self) -> dict[str, float]:
+        if self._closed:
+            raise Unavailable("the event log is closed")
+        return dict(self._deadlines)
+
+    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+        if self._closed:
+            raise Unavailable("the event log is closed")
+        if deadline is None:
+            self._deadlines.pop(session_id, None)
+        else:
+            self._deadlines[session_id] = deadline
 
     async def read(
         self, session_id: str, after_seq: int = 0, limit: int | None = None

@@ -81,8 +81,10 @@ from redis.exceptions import (
 )
 
 from accord.store.base import (
+    KEEP,
     AuditEntry,
     CommandKey,
+    Deadline,
     DuplicateCommand,
     Invite,
     LogHead,
@@ -573,7 +575,10 @@ class RedisStore:
         expected_seq: int,
         records: Sequence[NewRecord],
         command: CommandKey | None = None,
+        *,
+        deadline: Deadline = KEEP,
     ) -> int:
+        # `deadline` is not kept here: the nodes keep the shared timer set.
         keys = [session_key(session_id, part) for part in ("log", "head", "epoch", "cmds")]
         args: list[Any] = [
             expected_seq,
@@ -600,6 +605,14 @@ class RedisStore:
         # Redis lost some of them (an eviction policy other than noeviction).
         logger.error("session %s: log and head disagree in Redis; refusing to append", session_id)
         raise Unavailable(f"session {session_id}: the log in Redis is inconsistent")
+
+    async def deadlines(self) -> dict[str, float]:
+        """The shared timer set (hub/distributed.py keeps it, not `append`)."""
+        pairs = await self._call(self._redis.zrange(TIMERS_DUE, 0, -1, withscores=True))
+        return {_text(session_id): float(due) for session_id, due in pairs}
+
+    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+        """Nothing: in Redis the nodes record deadlines with `set_timer`."""
 
     async def _append_and_wait(self, keys: list[str], args: list[Any]) -> list[Any]:
         """The append and a WAIT on one connection (WAIT counts that connection's writes)."""

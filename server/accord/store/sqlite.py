@@ -38,8 +38,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from accord.store.base import (
+    KEEP,
     AuditEntry,
     CommandKey,
+    Deadline,
     DuplicateCommand,
     Invite,
     LogHead,
@@ -123,8 +125,13 @@ _SCHEMA_V1 = (
     "CREATE INDEX audit_by_session ON audit (session_id, id)",
 )
 
-# Version 2: the balance monitor's refusal counts survive a restart.
+# Version 2: the balance monitor's refusal counts survive a restart, and each
+# log records its session's earliest deadline, so a start loads only sessions
+# with a timer to fire. Logs from version 1 get 0: "unknown, look at it once".
 _SCHEMA_V2 = (
+    "ALTER TABLE logs ADD COLUMN deadline REAL",
+    "UPDATE logs SET deadline = 0",
+    "CREATE INDEX logs_by_deadline ON logs (deadline) WHERE deadline IS NOT NULL",
     """CREATE TABLE refusals (
         session_id TEXT NOT NULL,
         seat TEXT NOT NULL,
@@ -484,11 +491,31 @@ class SqliteStore:
         expected_seq: int,
         records: Sequence[NewRecord],
         command: CommandKey | None = None,
+        *,
+        deadline: Deadline = KEEP,
     ) -> int:
         batch = tuple(records)
         return await self._write(
-            lambda c: _append(c, session_id, expected_seq, batch, command), is_append=True
+            lambda c: _append(c, session_id, expected_seq, batch, command, deadline),
+            is_append=True,
         )
+
+    async def deadlines(self) -> dict[str, float]:
+        def op(conn: sqlite3.Connection) -> dict[str, float]:
+            rows = conn.execute(
+                "SELECT session_id, deadline FROM logs WHERE deadline IS NOT NULL"
+            ).fetchall()
+            return {session_id: float(due) for session_id, due in rows}
+
+        return await self._read(op)
+
+    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE logs SET deadline = ? WHERE session_id = ?", (deadline, session_id)
+            )
+
+        await self._write(op)
 
     async def read(
         self, session_id: str, after_seq: int = 0, limit: int | None = None
@@ -766,6 +793,7 @@ def _append(
     expected_seq: int,
     records: Sequence[NewRecord],
     command: CommandKey | None,
+    deadline: Deadline,
 ) -> int:
     head = _touch_log(conn, session_id).seq
     # A retry carries a stale expected_seq, so the command check comes first:
@@ -784,7 +812,12 @@ def _append(
         ],
     )
     new_head = head + len(records)
-    if records:
+    if deadline is not KEEP:
+        conn.execute(
+            "UPDATE logs SET head = ?, deadline = ? WHERE session_id = ?",
+            (new_head, deadline, session_id),
+        )
+    elif records:
         conn.execute("UPDATE logs SET head = ? WHERE session_id = ?", (new_head, session_id))
     if command is not None:
         conn.execute(
