@@ -351,6 +351,7 @@ async def test_export(
             ),
         ],
     )
+    await store.count_refusal(sid, "partner_b", "not_your_turn")
     response = await client.get(f"/api/sessions/{sid}/export")
     assert response.status_code == 200
     assert response.headers["content-disposition"] == (
@@ -383,6 +384,7 @@ async def test_export(
             "reason": "overwhelmed",
         },
     ]
+    assert exported["refusals"] == {"partner_b": {"not_your_turn": 1}}
     exports = [e for e in await store.audit_entries(sid) if e.action == "export"]
     assert [(e.actor, e.detail) for e in exports] == [(f"mediator:{mediator.id}", "2 events")]
     assert not any("unheard" in e.detail for e in await store.audit_entries())

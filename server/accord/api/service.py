@@ -242,6 +242,7 @@ async def export_session(
     """
     head = await log.head(session.id)
     records = await log.read(session.id)
+    refusals = await registry.refusal_counts(session.id)
     events = []
     for record in records:
         fields = msgpack.unpackb(record.body, raw=False)
@@ -271,4 +272,5 @@ async def export_session(
         "session": {**session_json(session), "playbook_source": session.playbook_source},
         "epoch": head.epoch,
         "events": events,
+        "refusals": refusals,
     }
