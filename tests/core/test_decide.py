@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from coretest import T0, Session, custom, shipped
+from coretest import T0, Session, custom, playbook_source, shipped
 
 from accord.core.commands import (
     AddNote,
@@ -77,6 +77,7 @@ from accord.core.events import (
     TimerFired,
     TurnEnded,
 )
+from accord.core.playbook import PlaybookError, parse_playbook, stored_playbook
 from accord.core.seats import Actor, Partner, other
 from accord.core.state import (
     DebriefOverlay,
@@ -975,6 +976,25 @@ def test_the_playbook_schedules_breaks_when_the_first_dialogue_starts() -> None:
         "timeout.started",
         "timeout.scheduled",
     ]
+
+
+def test_breaks_never_follow_closer_than_they_last() -> None:
+    """A playbook (or schedule) from before the `break_interval` rule, with
+    breaks every minute lasting ten, is read back from its session's record:
+    the breaks come every ten minutes, never in a loop."""
+    source = playbook_source(
+        time_out="default_minutes = 10\nmin_minutes = 5\nmax_minutes = 60\nevery_minutes = 1"
+    )
+    with pytest.raises(PlaybookError, match="break_interval"):
+        parse_playbook(source, "old.toml")
+    s = Session(stored_playbook(source, "old.toml"))
+    s.do("mediator", Admit(seat="partner_a"))
+    s.do("mediator", Admit(seat="partner_b"))
+    events = s.do("mediator", AdvancePhase())
+    assert events[-1] == TimeOutScheduled(timer="t1", due=T0 + 600, every_minutes=1, minutes=10)
+    s.advance(10)
+    fired = s.do("system", FireTimer(timer="t1"))
+    assert fired[-1] == TimeOutScheduled(timer="t3", due=s.now + 600, every_minutes=1, minutes=10)
 
 
 # -- ending --------------------------------------------------------------------------------

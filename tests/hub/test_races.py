@@ -25,7 +25,7 @@ from accord.api.playbooks import Playbooks
 from accord.app import AccordApp
 from accord.hub.server import Hub
 from accord.settings import Settings
-from accord.store.base import Invite, Record, Unavailable
+from accord.store.base import Invite, Record, SessionInfo, Unavailable
 from accord.store.sqlite import SqliteStore
 
 
@@ -238,3 +238,53 @@ async def test_a_store_failure_while_loading_answers_unavailable(inproc: InProce
     m = await inproc.joined("mediator")
     await start_dialogue(m)
     assert await a.ok("floor.request")
+
+
+async def test_a_join_that_loses_its_connection_keeps_the_grace_period(
+    inproc: InProcess,
+) -> None:
+    m = await inproc.joined("mediator")
+    await m.ok("note", text="History to read on join.")
+    a = await inproc.joined("partner_a")
+    await a.close()  # the phone drops: reconnecting, for the grace period (0.5 s)
+    await m.until(lambda _: statuses(m, "partner_a")[-1:] == ["reconnecting"])
+    again = inproc.seat("partner_a")
+    await again.connect()
+    assert again.client is not None
+    inproc.store.hold()
+    join = asyncio.ensure_future(again.client.call("join", {"last_seq": 0}, timeout=WAIT_S))
+    await asyncio.wait_for(inproc.store.waiting.wait(), WAIT_S)
+    await again.close()  # and drops again while its history is read
+    await asyncio.sleep(0.1)
+    inproc.store.release()
+    with contextlib.suppress(Exception):
+        await join
+    # The grace period was not spent by the join that failed: the seat leaves.
+    await m.until(lambda _: statuses(m, "partner_a")[-1:] == ["left"])
+    assert "partner_a" not in inproc.hub.sessions[inproc.session_id].seats
+
+
+async def test_a_session_made_under_older_rules_still_opens(inproc: InProcess) -> None:
+    """A playbook rule added later (`break_interval`) does not lock a session
+    out of its own record: its stored playbook is read back, not re-judged."""
+    source = (inproc.store.path.parent.parent / "protocols" / "open-floor.toml").read_text()
+    source = source.replace("max_minutes = 1", "max_minutes = 1\nevery_minutes = 0.001")
+    info = SessionInfo(
+        id="olderrulesxxxxxx",
+        title="From last year",
+        playbook_name="open-floor",
+        playbook_source=source,
+        created_by=None,
+        created_at=time.time(),
+        status="open",
+    )
+    await inproc.store.add_session(info)
+    _, token, _ = await service.create_invite(
+        inproc.app.settings, inproc.store, info, "mediator", None, time.time()
+    )
+    m = Seat(inproc.url, token, "mediator")
+    inproc.seats.append(m)
+    await m.connect()
+    await m.join()
+    assert m.snapshots[-1]["state"]["playbook"]["time_out"]["every_minutes"] == 0.001
+    assert await m.ok("note", text="It opens.")

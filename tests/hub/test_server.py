@@ -523,3 +523,27 @@ async def test_a_flood_of_safe_signals_is_answered_without_filling_the_record(
     assert count_type(b.events, "timeout.reason") == 0  # reasons stay the mediator's
     # The plain signal is still never limited.
     assert (await a.send({"cid": uuid.uuid4().hex, "type": "timeout.call"}))["ok"] is True
+
+
+async def test_a_coalesced_signal_is_remembered_and_belongs_to_its_time_out(
+    server: Server, seats: Seats
+) -> None:
+    keys = await server.create_session("speaker-listener")  # 20-minute time-outs
+    m, a, _b = await seats.trio(keys)
+    await start_dialogue(m)
+    await a.ok("timeout.call")
+    again = {"cid": uuid.uuid4().hex, "type": "timeout.call"}
+    first = await a.send(again)  # coalesced: nothing recorded
+    assert first["ok"] is True
+    await m.ok("timeout.end")
+    await m.ok("debrief.skip", reason="Both calm.")
+    # Its ack was lost, say, and the page retries after the time-out ended:
+    # the same answer, not a second time-out.
+    assert await a.send(again) == first
+    # A new time-out: the same partner's signal in it is recorded, however soon.
+    await m.ok("timeout.start")
+    seq = await a.ok("timeout.call")
+    await m.until(lambda events: events[-1]["seq"] >= seq)
+    assert count_type(m.events, "timeout.started") == 2
+    assert count_type(m.events, "timeout.signalled") == 1
+    assert of_type(m.events, "timeout.signalled")[0]["seq"] == seq

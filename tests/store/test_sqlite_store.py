@@ -71,13 +71,24 @@ async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
             "INSERT INTO events (session_id, seq, at, actor, audience, body) "
             "VALUES ('s1', 1, 1.0, 'partner_a', 7, x'00')"
         )
+        conn.execute("INSERT INTO logs (session_id, epoch, head) VALUES ('done', 'e2', 9)")
+        conn.execute(
+            "INSERT INTO sessions (id, title, playbook_name, playbook_source, created_by, "
+            "created_at, status) VALUES ('done', 't', 'p', '', NULL, 1.0, 'ended')"
+        )
     store = await SqliteStore.open(path)
     try:
         assert await store.head("s1") == LogHead(seq=1, epoch="e1")
-        # Its deadline is unknown: the next start looks at the session once.
+        # Its deadline is unknown: the next start looks at the session once
+        # (an ended session has none).
         assert await store.deadlines() == {"s1": 0.0}
-        await store.set_deadline("s1", None)
+        await store.set_deadline("s1", None, 1)
         assert await store.deadlines() == {}
+        # A server of the old release, still running on the upgraded file,
+        # appends without knowing of deadlines: unknown again.
+        with raw(path) as conn:
+            conn.execute("UPDATE logs SET head = 2 WHERE session_id = 's1'")
+        assert await store.deadlines() == {"s1": 0.0}
         await store.count_refusal("s1", "partner_a", "not_your_turn")
         assert await store.refusal_counts("s1") == {"partner_a": {"not_your_turn": 1}}
     finally:
@@ -90,6 +101,8 @@ async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
 async def test_each_append_records_the_sessions_next_deadline(tmp_path: Path, kind: str) -> None:
     log = MemoryEventLog() if kind == "memory" else await SqliteStore.open(tmp_path / "a.sqlite3")
     try:
+        assert await log.deadlines() == {}
+        await log.head("s0")  # a new, empty log has no deadline
         assert await log.deadlines() == {}
         await log.append("s1", 0, [rec(b"a")], deadline=100.0)
         await log.append("s2", 0, [rec(b"a")], deadline=None)
@@ -105,7 +118,7 @@ async def test_each_append_records_the_sessions_next_deadline(tmp_path: Path, ki
         with pytest.raises(SeqConflict):  # a refused append records no deadline
             await log.append("s2", 0, [rec(b"x")], deadline=1.0)
         assert await log.deadlines() == {"s2": 70.0}
-        await log.set_deadline("s2", None)
+        await log.set_deadline("s2", None, 2)
         assert await log.deadlines() == {}
     finally:
         await log.close()

@@ -460,10 +460,12 @@ def _fire_timer(state: SessionState, c: FireTimer, actor: Actor, now: float) -> 
             )
         )
     if schedule.every_minutes:
+        # Never closer than a break lasts (a schedule made before that rule).
+        every = max(schedule.every_minutes, schedule.minutes)
         events.append(
             TimeOutScheduled(
                 timer=next(ids),
-                due=now + schedule.every_minutes * 60,
+                due=now + every * 60,
                 every_minutes=schedule.every_minutes,
                 minutes=schedule.minutes,
             )
@@ -502,10 +504,12 @@ def _advance(state: SessionState, by: Actor, reason: str, now: float) -> Events:
         and every
         and (state.schedule is None)
     ):
+        # Never closer than a break lasts (a playbook from before that rule).
+        interval = max(every, state.playbook.time_out.default_minutes)
         events.append(
             TimeOutScheduled(
                 timer=next(_timer_ids(state)),
-                due=now + every * 60,
+                due=now + interval * 60,
                 every_minutes=every,
                 minutes=state.playbook.time_out.default_minutes,
             )

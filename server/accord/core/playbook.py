@@ -8,6 +8,7 @@ the line and the rule broken, like a compiler error. See docs/PLAYBOOKS.md.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -176,6 +177,23 @@ def _schema_rule(message: str) -> str:
 
 def parse_playbook(source: str, filename: str) -> tuple[Playbook, LineMap]:
     """Parse and validate the schema and the cross-field rules (no exploration)."""
+    playbook, lines = _parse_schema(source, filename)
+    problems = _cross_field_problems(playbook, lines, filename)
+    if problems:
+        raise PlaybookError(problems)
+    return playbook, lines
+
+
+@functools.lru_cache(maxsize=256)
+def stored_playbook(source: str, filename: str) -> Playbook:
+    """The playbook a session was created with, read back (schema only).
+
+    It was checked in full when the session was created; a rule added in a
+    later release must not lock an existing session out of its own record."""
+    return _parse_schema(source, filename)[0]
+
+
+def _parse_schema(source: str, filename: str) -> tuple[Playbook, LineMap]:
     try:
         raw: dict[str, Any] = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
@@ -201,9 +219,6 @@ def parse_playbook(source: str, filename: str) -> tuple[Playbook, LineMap]:
         raise PlaybookError(
             [Problem(filename, lines.locate(path), _schema_rule(text), f"{message} (at {path})")]
         ) from None
-    problems = _cross_field_problems(playbook, lines, filename)
-    if problems:
-        raise PlaybookError(problems)
     return playbook, lines
 
 

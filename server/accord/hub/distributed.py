@@ -243,6 +243,7 @@ class DistributedHub(Hub):
         self._claims: dict[str, int] = {}
         #: (session, seat) -> the other node whose presence report for it came last.
         self._remote_seats: dict[tuple[str, Seat], str] = {}
+        self._heartbeat_lapsed = False
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -363,6 +364,21 @@ class DistributedHub(Hub):
         for session_id in list(self.sessions):
             self._post(session_id, _RESYNC, None)
         self._background(self._recheck_invites())
+        self._background(self._announce_seats())
+
+    async def _announce_seats(self) -> None:
+        """Tell the other nodes again which seats are here. After this node was
+        cut off from Redis they may have counted them as gone (its heartbeat
+        ran out), and they may have missed presence changes meanwhile."""
+        for live in list(self.sessions.values()):
+            for seat in list(live.seats):
+                message = _PRESENCE + b":" + msgpack.packb([seat, "joined", self.node])
+                try:
+                    await self.store.set_presence(
+                        live.id, seat, "joined", self.node, self.clock(), message
+                    )
+                except StoreError:
+                    return  # cut off again; the next reconnection announces them
 
     async def _drain(self, session_id: str) -> None:
         try:
@@ -463,7 +479,14 @@ class DistributedHub(Hub):
         while True:
             await asyncio.sleep(CHECK_S)
             try:
-                await self.store.heartbeat(self.node, NODE_TTL_S)
+                try:
+                    await self.store.heartbeat(self.node, NODE_TTL_S)
+                except StoreError:
+                    self._heartbeat_lapsed = True
+                    raise
+                if self._heartbeat_lapsed:
+                    self._heartbeat_lapsed = False
+                    await self._announce_seats()  # others may have counted our seats gone
                 await self._check()
             except StoreError:
                 pass  # Redis is down; the subscriber's reconnection triggers a full check

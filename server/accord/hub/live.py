@@ -88,8 +88,8 @@ class LiveSession:
         #: Partners' refused commands by code, for the mediator's balance panel
         #: (loaded from and counted in the store by the hub).
         self.refusals: dict[str, dict[str, int]] = {}
-        #: When each partner's safe signal was last recorded.
-        self._signals: dict[str, float] = {}
+        #: Each partner's last recorded safe signal: (the time-out's timer, when).
+        self._signals: dict[str, tuple[str, float]] = {}
         self._fanout = fanout
         self._clock = clock
         self._metrics = metrics
@@ -151,10 +151,14 @@ class LiveSession:
             self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
             retryable = ("unavailable", "conflict", "internal_error")
             if key is not None and not ack["ok"] and ack["error"]["code"] not in retryable:
-                self._results[key] = ack
-                if len(self._results) > RESULT_CACHE:
-                    self._results.popitem(last=False)
+                self._remember(key, ack)
             return ack, True
+
+    def _remember(self, key: tuple[str, str], ack: dict[str, Any]) -> None:
+        """An answer that is in no log (a refusal, a coalesced signal), for retries."""
+        self._results[key] = ack
+        if len(self._results) > RESULT_CACHE:
+            self._results.popitem(last=False)
 
     async def _execute_locked(
         self, actor: Actor, command: AnyCommand, cid: str | None
@@ -164,7 +168,10 @@ class LiveSession:
             if self._stale:
                 new += await self._catch_up()
             if self._repeated_signal(actor, command):
-                return {"ok": True, "seq": self.head}
+                ack: dict[str, Any] = {"ok": True, "seq": self.head}
+                if cid:  # a retry of it is answered the same, even once the time-out ended
+                    self._remember((actor, cid), ack)
+                return ack
             for _ in range(MAX_CONFLICT_RETRIES):
                 now = self._clock()
                 try:
@@ -205,8 +212,10 @@ class LiveSession:
                     new += await self._catch_up()
                     continue
                 new += self._commit(records, after, head)
-                if isinstance(command, CallTimeOut):
-                    self._signals[actor] = now
+                if isinstance(command, CallTimeOut) and isinstance(
+                    self.state.overlay, TimeOutOverlay
+                ):
+                    self._signals[actor] = (self.state.overlay.timer, now)
                 return {"ok": True, "seq": head}
             return error_ack(
                 "conflict", f"{actor}'s {command_type(command)} met concurrent changes; retry"
@@ -235,10 +244,15 @@ class LiveSession:
         asks for runs and soon after the last one (SIGNAL_COALESCE_S)."""
         if not isinstance(command, CallTimeOut) or command.reason.strip():
             return False
-        if not isinstance(self.state.overlay, TimeOutOverlay):
+        overlay = self.state.overlay
+        if not isinstance(overlay, TimeOutOverlay):
             return False
         last = self._signals.get(actor)
-        return last is not None and self._clock() - last < SIGNAL_COALESCE_S
+        return (
+            last is not None
+            and last[0] == overlay.timer  # this time-out, not an earlier one
+            and self._clock() - last[1] < SIGNAL_COALESCE_S
+        )
 
     def _commit(self, records: list[NewRecord], after: SessionState, head: int) -> list[Record]:
         first = head - len(records) + 1

@@ -22,8 +22,9 @@ import socketio
 from engineio import packet as eio_packet
 
 import accord
-from accord.core import CODES, Playbook, Rejected, load_playbook, parse_command, seat_view
+from accord.core import CODES, Playbook, Rejected, parse_command, seat_view
 from accord.core.commands import CallTimeOut, command_type
+from accord.core.playbook import PlaybookError, stored_playbook
 from accord.core.seats import Seat
 from accord.core.state import TimeOutOverlay
 from accord.hub.errors import error_ack
@@ -150,7 +151,7 @@ class Hub:
             if due != recorded:
                 # Recorded before deadlines were (an upgraded store): record it now.
                 with contextlib.suppress(StoreError):
-                    await self.log.set_deadline(session_id, due)
+                    await self.log.set_deadline(session_id, due, live.head)
             if live.idle:
                 await self._evict(live)
         if pending:
@@ -181,12 +182,22 @@ class Hub:
             info = await self.registry.get_session(session_id)
             if info is None:
                 return None
-            playbook = self._playbook(info.playbook_source, info.playbook_name)
+            refusals = await self.registry.refusal_counts(session_id)
+            try:
+                playbook = self._playbook(info.playbook_source, info.playbook_name)
+            except PlaybookError as exc:
+                # Not the client's doing, and not going away by itself: say so loudly.
+                logger.error("session %s: its stored playbook does not load: %s", session_id, exc)
+                raise StoreError(f"session {session_id} cannot be loaded") from exc
             live = LiveSession(
                 info, playbook, self.log, self._fanout, self.clock, self.metrics, self._ended
             )
-            await live.load()
-            live.refusals = await self.registry.refusal_counts(session_id)
+            try:
+                await live.load()
+            except BaseException:
+                await live.close()  # no timer task may outlive a load that failed
+                raise
+            live.refusals = refusals
             self.sessions[session_id] = live
             self.metrics.live_sessions.set(len(self.sessions))
         self._loading.pop(session_id, None)
@@ -194,7 +205,8 @@ class Hub:
 
     @staticmethod
     def _playbook(source: str, name: str) -> Playbook:
-        return load_playbook(source, f"{name}.toml")  # checked once per text, then cached
+        # Checked in full when the session was created; read back here.
+        return stored_playbook(source, f"{name}.toml")
 
     async def _evict(self, live: LiveSession) -> None:
         if self.sessions.get(live.id) is live:
@@ -374,12 +386,6 @@ class Hub:
             # Closed, taken over or revoked while the join waited: it must not
             # take the seat back from the connection that replaced it.
             return error_ack("not_joined", "This connection was closed; connect again.")
-        old = live.seats.get(conn.seat)
-        if old is not None and old != sid:
-            await self._supersede(old)
-        grace = self._grace.pop((live.id, conn.seat), None)
-        if grace is not None:
-            grace.cancel()
         # A different epoch (a lost log) or a seq beyond the head: start over.
         reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
         after = 0 if reset or last_seq is None else last_seq
@@ -391,8 +397,17 @@ class Hub:
         except StoreError:
             return error_ack("unavailable", "The session's record cannot be read; retry.")
         if self.connections.get(sid) is not conn or conn.superseded or conn.revoked:
+            # Gone while its history was read: the seat stays as it was (and a
+            # grace period running for it goes on).
             return error_ack("not_joined", "This connection was closed; connect again.")
-        rejoined = live.seats.get(conn.seat) == sid
+        # From here on nothing waits on the store: the seat changes hands at once.
+        old = live.seats.get(conn.seat)
+        if old is not None and old != sid:
+            await self._supersede(old)
+        grace = self._grace.pop((live.id, conn.seat), None)
+        if grace is not None:
+            grace.cancel()
+        rejoined = old == sid
         live.seats[conn.seat] = sid
         conn.joined = True
         # The snapshot shows the seat as it is now (joined), not as it was left.

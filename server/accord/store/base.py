@@ -140,12 +140,12 @@ class EventLog(Protocol):
 
     async def deadlines(self) -> dict[str, float]:
         """Sessions with a pending deadline, by its time: what must be loaded
-        when a server starts, so its timers fire. A session recorded before
-        deadlines were (a store upgraded from an older schema) shows with 0."""
+        when a server starts, so its timers fire. A session whose deadline is
+        unknown (its log was written by an older release) shows with 0."""
         ...
 
-    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
-        """Correct a session's recorded deadline (after loading it at start)."""
+    async def set_deadline(self, session_id: str, deadline: float | None, head: int) -> None:
+        """Record a session's deadline as of `head` (after loading it at start)."""
         ...
 
     async def read(

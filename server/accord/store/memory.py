@@ -84,7 +84,7 @@ class MemoryEventLog:
         if command is not None:
             log.commands[command] = new_head
         if deadline is not KEEP:
-            await self.set_deadline(session_id, deadline)
+            await self.set_deadline(session_id, deadline, new_head)
         return new_head
 
     async def deadlines(self) -> dict[str, float]:
@@ -92,7 +92,7 @@ class MemoryEventLog:
             raise Unavailable("the event log is closed")
         return dict(self._deadlines)
 
-    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+    async def set_deadline(self, session_id: str, deadline: float | None, head: int) -> None:
         if self._closed:
             raise Unavailable("the event log is closed")
         if deadline is None:

@@ -611,7 +611,7 @@ class RedisStore:
         pairs = await self._call(self._redis.zrange(TIMERS_DUE, 0, -1, withscores=True))
         return {_text(session_id): float(due) for session_id, due in pairs}
 
-    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+    async def set_deadline(self, session_id: str, deadline: float | None, head: int) -> None:
         """Nothing: in Redis the nodes record deadlines with `set_timer`."""
 
     async def _append_and_wait(self, keys: list[str], args: list[Any]) -> list[Any]:

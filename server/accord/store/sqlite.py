@@ -126,12 +126,18 @@ _SCHEMA_V1 = (
 )
 
 # Version 2: the balance monitor's refusal counts survive a restart, and each
-# log records its session's earliest deadline, so a start loads only sessions
-# with a timer to fire. Logs from version 1 get 0: "unknown, look at it once".
+# log records its session's earliest deadline (NULL: none) and the head it was
+# recorded at, so a start loads only sessions with a timer to fire. Where the
+# two heads differ (logs from version 1, or appended by a version-1 server
+# still running on an upgraded file) the deadline is unknown: such a session
+# is looked at once. An ended session has no deadline.
 _SCHEMA_V2 = (
     "ALTER TABLE logs ADD COLUMN deadline REAL",
-    "UPDATE logs SET deadline = 0",
-    "CREATE INDEX logs_by_deadline ON logs (deadline) WHERE deadline IS NOT NULL",
+    "ALTER TABLE logs ADD COLUMN deadline_head INTEGER",
+    "UPDATE logs SET deadline_head = head WHERE session_id IN "
+    "(SELECT id FROM sessions WHERE status = 'ended')",
+    "CREATE INDEX logs_pending ON logs (session_id) "
+    "WHERE deadline IS NOT NULL OR deadline_head IS NOT head",
     """CREATE TABLE refusals (
         session_id TEXT NOT NULL,
         seat TEXT NOT NULL,
@@ -503,16 +509,18 @@ class SqliteStore:
     async def deadlines(self) -> dict[str, float]:
         def op(conn: sqlite3.Connection) -> dict[str, float]:
             rows = conn.execute(
-                "SELECT session_id, deadline FROM logs WHERE deadline IS NOT NULL"
+                "SELECT session_id, CASE WHEN deadline_head IS head THEN deadline ELSE 0 END "
+                "FROM logs WHERE deadline IS NOT NULL OR deadline_head IS NOT head"
             ).fetchall()
             return {session_id: float(due) for session_id, due in rows}
 
         return await self._read(op)
 
-    async def set_deadline(self, session_id: str, deadline: float | None) -> None:
+    async def set_deadline(self, session_id: str, deadline: float | None, head: int) -> None:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE logs SET deadline = ? WHERE session_id = ?", (deadline, session_id)
+                "UPDATE logs SET deadline = ?, deadline_head = ? WHERE session_id = ?",
+                (deadline, head, session_id),
             )
 
         await self._write(op)
@@ -773,7 +781,7 @@ def _touch_log(conn: sqlite3.Connection, session_id: str) -> LogHead:
     if head is None:
         head = LogHead(seq=0, epoch=new_epoch())
         conn.execute(
-            "INSERT INTO logs (session_id, epoch, head) VALUES (?, ?, 0)",
+            "INSERT INTO logs (session_id, epoch, head, deadline_head) VALUES (?, ?, 0, 0)",
             (session_id, head.epoch),
         )
     return head
@@ -814,11 +822,16 @@ def _append(
     new_head = head + len(records)
     if deadline is not KEEP:
         conn.execute(
-            "UPDATE logs SET head = ?, deadline = ? WHERE session_id = ?",
-            (new_head, deadline, session_id),
+            "UPDATE logs SET head = ?, deadline = ?, deadline_head = ? WHERE session_id = ?",
+            (new_head, deadline, new_head, session_id),
         )
     elif records:
-        conn.execute("UPDATE logs SET head = ? WHERE session_id = ?", (new_head, session_id))
+        # Unchanged, says the caller: still known if it was known at the old head.
+        conn.execute(
+            "UPDATE logs SET head = ?, deadline_head = "
+            "CASE WHEN deadline_head IS ? THEN ? ELSE deadline_head END WHERE session_id = ?",
+            (new_head, head, new_head, session_id),
+        )
     if command is not None:
         conn.execute(
             "INSERT INTO commands (session_id, seat, cid, last_seq) VALUES (?, ?, ?, ?)",
