@@ -139,7 +139,7 @@ export function mountLive(container: HTMLElement, store: Store): void {
     h("div", { class: "table-wrap" }, balanceTable),
     h("p", {
       class: "hint",
-      text: "Counted from the session's record; refused attempts are counted live by the server since the session was last loaded (they are not part of the record).",
+      text: "Counted from the session's record; refused attempts are counted by the server as they happen and kept with the session (they are not events of the record).",
     }),
   );
   let chart: ShareChart | null = null;
