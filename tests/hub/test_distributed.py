@@ -32,6 +32,7 @@ from hubtest import (
     assert_consecutive,
     count_type,
     folded_view,
+    free_port,
     of_type,
     start_dialogue,
     visible_to,
@@ -495,3 +496,103 @@ async def test_a_node_that_loads_a_session_later_knows_who_is_present_elsewhere(
     )
     m2 = await cluster.seat(0, keys, "mediator")
     assert m2.snapshots[-1]["presence"]["partner_a"] == "joined"
+
+
+def last_presence(seat: Seat) -> tuple[str, str] | None:
+    return (seat.presence[-1]["seat"], seat.presence[-1]["status"]) if seat.presence else None
+
+
+class CutOff:
+    """A TCP relay between one node and Redis that the test can cut, as a
+    network partition would: that node loses Redis, and nobody else does."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+async def test_a_node_cut_off_from_redis_is_counted_gone_then_back(
+    tmp_path: Path, redis_servers: Callable[..., Any]
+) -> None:
+    redis = redis_servers()
+    relay = CutOff(redis.port)
+    await relay.open()
+    protocols = write_protocols(tmp_path / "protocols")
+    key = str(tmp_path / "key")
+    near_url, far_url = redis.url, f"redis://127.0.0.1:{relay.port}/0"
+    near = Server(
+        tmp_path / "near",
+        protocols,
+        tmp_path / "near.log",
+        ACCORD_REDIS_URL=near_url,
+        ACCORD_SECRET_KEY_FILE=key,
+    )
+    far = Server(
+        tmp_path / "far",
+        protocols,
+        tmp_path / "far.log",
+        ACCORD_REDIS_URL=far_url,
+        ACCORD_SECRET_KEY_FILE=key,
+    )
+    seats: list[Seat] = []
+    try:
+        await asyncio.gather(near.start(), far.start())
+        keys = await near.create_session()
+        a = Seat(far.url, keys.tokens["partner_a"], "partner_a")
+        m = Seat(near.url, keys.tokens["mediator"], "mediator")
+        seats += [a, m]
+        await a.connect()
+        await a.join()
+        await m.connect()
+        await m.join()
+        assert m.snapshots[-1]["presence"]["partner_a"] == "joined"
+        # The far node loses Redis; partner_a's own connection to it stays up.
+        await relay.cut()
+        await m.until(lambda _: last_presence(m) == ("partner_a", "left"), timeout=3 * NODE_TTL_S)
+        assert a.connected
+        # Redis is back for it: it says again who is there.
+        await relay.open()
+        await m.until(lambda _: last_presence(m) == ("partner_a", "joined"), timeout=3 * NODE_TTL_S)
+        assert (await a.cmd("timeout.call"))["ok"] is True  # and it works again
+    finally:
+        for seat in seats:
+            with contextlib.suppress(Exception):
+                await seat.close()
+        near.stop()
+        far.stop()
+        with contextlib.suppress(Exception):
+            await relay.cut()
+    for node in (near, far):
+        assert "Traceback" not in node.log(), node.log()
