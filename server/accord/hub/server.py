@@ -55,7 +55,23 @@ class Connection:
     superseded: bool = False
     revoked: bool = False
     tokens: float = RATE_BURST
+    waiting: int = 0  # calls waiting for a token (wait_turn)
     refilled: float = field(default_factory=time.monotonic)
+
+    async def wait_turn(self) -> bool:
+        """Wait for a token instead of refusing; False only when more than
+        RATE_BURST calls are already waiting on this connection."""
+        if self.allow():
+            return True
+        if self.waiting >= RATE_BURST:
+            return False
+        self.waiting += 1
+        try:
+            while not self.allow():
+                await asyncio.sleep((1 - self.tokens) / RATE_PER_S)
+        finally:
+            self.waiting -= 1
+        return True
 
     def allow(self) -> bool:
         now = time.monotonic()
@@ -505,10 +521,11 @@ class Hub:
             isinstance(command, CallTimeOut)
             and command.reason.strip()
             and isinstance(live.state.overlay, TimeOutOverlay)
-            and not conn.allow()
+            and not await conn.wait_turn()
         ):
-            # The safe signal itself is never limited; more reasons for a
-            # time-out that already runs are, like any other command.
+            # More reasons for a time-out that already runs are paced like any
+            # other command, but waited for, never refused, unless a client
+            # floods far beyond anything a person types.
             return error_ack("rate_limited", "Too many commands; wait a moment and retry.")
         ack, decided = await live.execute_once(conn.seat, command, cid)
         if not ack["ok"] and decided and conn.seat != "mediator":
