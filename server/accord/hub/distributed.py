@@ -668,12 +668,9 @@ class DistributedHub(Hub):
         try:
             live.refusals = await self.store.refusal_counts(live.id)
         except StoreError:
-            counts = live.refusals.setdefault(seat, {})
-            counts[code] = counts.get(code, 0) + 1
-        mediator = live.seats.get("mediator")
-        if mediator is not None:
-            payload = {"seat": seat, "type": kind, "code": code, "at": self.clock()}
-            await self.sio.emit("refused", payload, to=mediator)
+            await self._tell_refused(live, seat, kind, code)  # count it here, then
+            return
+        await self._send_refused(live, seat, kind, code)
 
     async def _refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
         await super()._refused(live, seat, kind, code)

@@ -551,6 +551,9 @@ class Hub:
         """Count a refusal in memory and send it to this process's mediator seat."""
         counts = live.refusals.setdefault(seat, {})
         counts[code] = counts.get(code, 0) + 1
+        await self._send_refused(live, seat, kind, code)
+
+    async def _send_refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
         mediator = live.seats.get("mediator")
         if mediator is not None:
             payload = {"seat": seat, "type": kind, "code": code, "at": self.clock()}
