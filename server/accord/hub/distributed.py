@@ -372,11 +372,8 @@ class DistributedHub(Hub):
         ran out), and they may have missed presence changes meanwhile."""
         for live in list(self.sessions.values()):
             for seat in list(live.seats):
-                message = _PRESENCE + b":" + msgpack.packb([seat, "joined", self.node])
                 try:
-                    await self.store.set_presence(
-                        live.id, seat, "joined", self.node, self.clock(), message
-                    )
+                    await self._share_presence(live, seat, "joined")
                 except StoreError:
                     return  # cut off again; the next reconnection announces them
 
@@ -636,11 +633,15 @@ class DistributedHub(Hub):
 
     async def _presence(self, live: LiveSession, seat: Seat, status: str) -> None:
         await super()._presence(live, seat, status)
-        message = _PRESENCE + b":" + msgpack.packb([seat, status, self.node])
         try:
-            await self.store.set_presence(live.id, seat, status, self.node, self.clock(), message)
+            await self._share_presence(live, seat, status)
         except StoreError as exc:
             logger.warning("session %s: presence not shared with other nodes: %s", live.id, exc)
+
+    async def _share_presence(self, live: LiveSession, seat: Seat, status: str) -> None:
+        """Record a seat's presence in Redis and tell the other nodes, in one step."""
+        message = _PRESENCE + b":" + msgpack.packb([seat, status, self.node])
+        await self.store.set_presence(live.id, seat, status, self.node, self.clock(), message)
 
     async def _load_presence(self, live: LiveSession) -> None:
         """Seats present through other nodes, for the snapshots of this node's seats.

@@ -398,7 +398,7 @@ class Hub:
         self, live: LiveSession, conn: Connection, last_seq: int | None, epoch: str | None
     ) -> dict[str, Any]:
         sid = conn.sid
-        if self.connections.get(sid) is not conn or conn.superseded or conn.revoked:
+        if self._overtaken(conn):
             # Closed, taken over or revoked while the join waited: it must not
             # take the seat back from the connection that replaced it.
             return error_ack("not_joined", "This connection was closed; connect again.")
@@ -412,7 +412,7 @@ class Hub:
             )
         except StoreError:
             return error_ack("unavailable", "The session's record cannot be read; retry.")
-        if self.connections.get(sid) is not conn or conn.superseded or conn.revoked:
+        if self._overtaken(conn):
             # Gone while its history was read: the seat stays as it was (and a
             # grace period running for it goes on).
             return error_ack("not_joined", "This connection was closed; connect again.")
@@ -435,6 +435,10 @@ class Hub:
             await self._presence(live, conn.seat, "joined")
         logger.info("join session=%s seat=%s from=%s", live.id, conn.seat, after)
         return {"ok": True, "seq": live.head, "epoch": live.epoch}
+
+    def _overtaken(self, conn: Connection) -> bool:
+        """The connection closed, was superseded or had its invite revoked."""
+        return self.connections.get(conn.sid) is not conn or conn.superseded or conn.revoked
 
     def _snapshot(self, live: LiveSession, seat: Seat, reset: bool) -> dict[str, Any]:
         return {
