@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.deploy import (
+    ACCORD_BENCH_ENV,
     KINDS,
     ROOT,
     BenchError,
@@ -597,7 +598,7 @@ def micro(
         argv += ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
         if redis_url:
             argv += ["--redis", redis_url]
-        env = clean_env(ACCORD_PROTOCOLS_DIR=str(m.playbook_path().parent))
+        env = clean_env(ACCORD_PROTOCOLS_DIR=str(m.playbook_path().parent), **ACCORD_BENCH_ENV)
         server = spawn("accord (micro)", argv, workdir / "micro.log", env, port)
         try:
             server.wait_listening()
@@ -617,12 +618,19 @@ def micro(
 
 
 def profile(options: Options, workdir: Path, stamp: str) -> dict[str, Any]:
+    """One more run of Accord (and of accord-other, when it is compared) at the
+    largest size under py-spy; not counted."""
     count = max(options.sessions)
-    out = options.out / f"profile-accord-{count}-{stamp}.txt"
-    _say(f"profile: accord, {count} sessions, under py-spy (not counted)")
-    steps = [Step(options.rate, options.warmup, options.measure)]
-    result = run_once("accord", count, steps, options, workdir, out)
-    return {"file": str(out), "run": result.to_json()}
+    profiled: dict[str, Any] = {}
+    for server in ("accord", "accord-other"):
+        if server != "accord" and server not in options.servers:
+            continue
+        out = options.out / f"profile-{server}-{count}-{stamp}.txt"
+        _say(f"profile: {server}, {count} sessions, under py-spy (not counted)")
+        steps = [Step(options.rate, options.warmup, options.measure)]
+        result = run_once(server, count, steps, options, workdir, out)
+        profiled[server] = {"file": str(out), "run": result.to_json()}
+    return profiled["accord"] if len(profiled) == 1 else profiled
 
 
 # --- the whole benchmark ----------------------------------------------------------

@@ -204,6 +204,32 @@ def test_session_create_plain_output(tmp_path: Path) -> None:
     assert done.stdout.count("http://127.0.0.1:8700/join#") == 3
 
 
+def test_session_create_links_point_at_the_running_server(tmp_path: Path) -> None:
+    # `accord serve` on this data dir says where it runs (here: this process).
+    (tmp_path / "server.json").write_text(
+        json.dumps({"pid": os.getpid(), "public_url": "http://127.0.0.1:9123"})
+    )
+    done = run("session", "create", "--data-dir", tmp_path, "--playbook", "check-in")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("http://127.0.0.1:9123/join#") == 3
+    # --public-url wins over it.
+    done = run(
+        "session",
+        "create",
+        "--data-dir",
+        tmp_path,
+        "--playbook",
+        "check-in",
+        "--public-url",
+        "https://accord.example.org",
+    )
+    assert done.stdout.count("https://accord.example.org/join#") == 3
+    # A server that is gone says nothing.
+    (tmp_path / "server.json").write_text(json.dumps({"pid": 2**22 + 7, "public_url": "x"}))
+    done = run("session", "create", "--data-dir", tmp_path, "--playbook", "check-in")
+    assert done.stdout.count("http://127.0.0.1:8700/join#") == 3
+
+
 def test_session_create_with_an_unknown_playbook(tmp_path: Path) -> None:
     done = run("session", "create", "--data-dir", tmp_path, "--playbook", "nope")
     assert done.returncode == 1

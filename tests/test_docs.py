@@ -9,7 +9,8 @@ import accord
 from accord.core.commands import COMMAND_TYPES
 from accord.core.errors import CODES
 from accord.core.events import EVENT_TYPES
-from accord.hub.errors import CONNECT_CODES, HUB_CODES
+from accord.hub.errors import CONNECT_CODES, HUB_CODES, NOTICE_CODES
+from accord.settings import _FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
@@ -37,6 +38,21 @@ def test_every_error_code_is_documented() -> None:
     codes = {*CODES, *HUB_CODES, *CONNECT_CODES}
     missing = sorted(c for c in codes if not _in_table(c))
     assert not missing, f"error codes missing from docs/PROTOCOL.md: {missing}"
+
+
+def test_every_notice_code_is_documented() -> None:
+    missing = sorted(c for c in NOTICE_CODES if not _in_table(c))
+    assert not missing, f"notice codes missing from docs/PROTOCOL.md: {missing}"
+
+
+def test_every_setting_is_documented() -> None:
+    configuration = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
+    missing = [
+        name
+        for name in _FIELDS
+        if not re.search(rf"^\| `{name}` \| `ACCORD_{name.upper()}` \|", configuration, re.M)
+    ]
+    assert not missing, f"settings missing from docs/CONFIGURATION.md: {missing}"
 
 
 def test_the_readme_names_the_two_commands_and_ci_runs_the_test_one() -> None:

@@ -266,14 +266,28 @@ export function mountConsole(root: HTMLElement): void {
     const store = new Store(location.origin, token);
     live = store;
     let mounted = false;
+    // Expired or revoked console link: forget it, so the session page makes a new one.
+    const forgetLink = () => safeSet(`accord:links:${id}`, JSON.stringify({ ...linksOf(id), mediator: undefined }));
+    const newLink = () => {
+      forgetLink();
+      void route();
+    };
     store.subscribe(() => {
       if (!mounted && store.state) {
         mounted = true;
-        mountLive(box, store);
+        mountLive(box, store, { newLink });
       } else if (!mounted && store.status === "stopped" && store.statusMessage) {
-        // Expired or revoked console link: forget it so the next visit makes a new one.
-        safeSet(`accord:links:${id}`, JSON.stringify({ ...linksOf(id), mediator: undefined }));
-        box.replaceChildren(h("p", { role: "alert", text: store.statusMessage }));
+        forgetLink();
+        const again = h("button", { type: "button", class: "primary", text: "Reconnect with a new link" });
+        again.addEventListener("click", () => {
+          again.disabled = true;
+          newLink();
+        });
+        box.replaceChildren(h("section", { class: "card stopped-card" }, h("p", { role: "alert", text: store.statusMessage }), again));
+      } else if (!mounted && store.status === "reconnecting") {
+        box.replaceChildren(
+          h("p", { role: "status", text: store.statusMessage ? `${store.statusMessage} Trying again…` : "The session cannot be reached yet. Still trying…" }),
+        );
       }
     });
     store.start();
@@ -313,21 +327,26 @@ export function mountConsole(root: HTMLElement): void {
     });
     const invites = h("ul", { class: "invites" });
     for (const inv of info.invites) {
-      const revoke = h("button", { type: "button", class: "small", text: "Revoke", "aria-label": `Revoke ${consoleNames(inv.seat)}'s invite from ${new Date(inv.created_at * 1000).toLocaleString()}` });
+      const what = `${consoleNames(inv.seat)}'s invite from ${new Date(inv.created_at * 1000).toLocaleString()}`;
+      const revoke = h("button", { type: "button", class: "small", text: "Revoke", "aria-label": `Revoke ${what}` });
+      const outcome = h("span", { class: "hint", role: "status" });
       revoke.disabled = inv.revoked;
       revoke.addEventListener("click", async () => {
         revoke.disabled = true;
+        setText(outcome, "");
         try {
           await api.revoke(info.id, inv.id);
+          // The visible text stays part of the accessible name.
           setText(revoke, "Revoked");
+          revoke.setAttribute("aria-label", `Revoked ${what}`);
         } catch (err) {
           revoke.disabled = false;
-          setText(revoke, errorText(err));
+          setText(outcome, ` ${errorText(err)}`);
         }
       });
       append(
         invites,
-        h("li", null, `${consoleNames(inv.seat)} · made ${new Date(inv.created_at * 1000).toLocaleString()}${inv.revoked ? " · revoked" : ""} `, revoke),
+        h("li", null, `${consoleNames(inv.seat)} · made ${new Date(inv.created_at * 1000).toLocaleString()}${inv.revoked ? " · revoked" : ""} `, revoke, outcome),
       );
     }
     card.replaceChildren(

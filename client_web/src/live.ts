@@ -1,108 +1,143 @@
-// The mediator's live view: presence, phase, floor and queue, timers, the
-// transcript with paraphrase attempts, every control, private notes, the
-// private time-out reasons and debrief answers, and the balance of talk.
+// The mediator's live view: presence, phase, timers, the transcript with
+// paraphrase attempts, the controls, private notes, the private time-out
+// reasons and debrief answers, and the balance of talk.
+//
+// This is the frame: where the session is, who is here, the Reason field every
+// override shares, the phase and session controls, the time-out controls (a
+// time-out may stand over any phase), notes, the private list, the transcript
+// and the balance. The current phase's view (phases/index.ts) adds its part
+// (the lobby's admissions, the dialogue's floor and queue…) and the standing
+// overlay's (overlays/index.ts) its own; while an overlay stands, the phase's
+// controls make way for the overlay's.
 
-import { Drafts, append, clear, field, h, setText, show, uid } from "./dom";
+import { Drafts, announce, append, clear, field, h, setText, show, uid } from "./dom";
 import { COLOURS, balanceOf, share } from "./balance";
 import type { ShareChart } from "./chart";
-import { currentSpec } from "./model";
+import { overlayView } from "./overlays";
+import { timeOutControls } from "./overlays/time_out";
+import { phaseView } from "./phases";
+import { MediatorContext, MediatorPart, Overrides, View, specOf } from "./phases/view";
 import { PARTNERS, Partner, WireEvent, str } from "./protocol";
 import { Store } from "./store";
 import { consoleNames } from "./text";
-import { Banners, Countdown, Transcript, announceChange, enable, makeActor, presenceList } from "./widgets";
+import {
+  Banners,
+  StoppedCard,
+  Transcript,
+  announceChange,
+  enable,
+  freeze,
+  makeActor,
+  markReason,
+  overrideButton,
+  presenceList,
+  setLabel,
+  thaw,
+} from "./widgets";
 
-const STAGES: Record<string, string> = {
-  idle: "nobody holds the floor",
-  speaking: "speaking",
-  awaiting_paraphrase: "waiting for the paraphrase",
-  awaiting_answer: "waiting for the answer to a question",
-  awaiting_confirmation: "waiting for the speaker to confirm the paraphrase",
-  confirmed: "paraphrase confirmed: more, or yield",
-  reflecting: "the listener reflects",
-};
-const GATED = new Set(["awaiting_paraphrase", "awaiting_answer", "awaiting_confirmation", "reflecting"]);
+export interface LiveOptions {
+  /** The console can make a new mediator link when this one was revoked or expired. */
+  newLink?: () => void;
+}
 
-export function mountLive(container: HTMLElement, store: Store): void {
+export function mountLive(container: HTMLElement, store: Store, opts: LiveOptions = {}): void {
   const name = consoleNames;
   const banners = new Banners();
+  const stopped = new StoppedCard(store, { seat: "mediator", newLink: opts.newLink });
   const drafts = new Drafts(`${store.session}:mediator`);
-  const { act, isBusy } = makeActor(store, banners, () => update());
+  const render = () => update();
+  const { act, isBusy } = makeActor(store, banners, render);
+
+  // -- the reason every override shares -------------------------------------------------------
+  const reason = h("input", { type: "text", maxLength: 1000, autocomplete: "off", "data-testid": "override-reason" });
+  drafts.bind(reason, "reason");
+  const reasonHint = h("p", {
+    class: "hint",
+    text: "Required where a button says “needs a reason” (an override). It is recorded in the log and the report.",
+  });
+  reason.addEventListener("input", () => reason.removeAttribute("aria-invalid"));
+  const overrides: Overrides = {
+    send(button, type, fields, needed) {
+      const why = reason.value.trim();
+      if (needed && !why) {
+        // Nothing goes out: the server would refuse it (`reason_required`).
+        const label = button.querySelector(".label")?.textContent ?? button.textContent ?? type;
+        const message = `“${label}” is an override: it is not sent without a reason. Write the reason under “Reason”; it is kept in the log and the report.`;
+        banners.refusal(message);
+        announce(message);
+        reason.setAttribute("aria-invalid", "true");
+        reason.focus();
+        return;
+      }
+      void act(button, type, { ...fields, reason: why }, () => drafts.clear(reason, "reason"));
+    },
+    mark(button, needed) {
+      markReason(button, needed);
+      if (needed) button.setAttribute("aria-describedby", reasonHint.id);
+      else button.removeAttribute("aria-describedby");
+    },
+  };
+  const group = (title: string, ...children: Array<Node | null>) => {
+    const id = uid("grp");
+    return h("div", { class: "control-group", role: "group", "aria-labelledby": id }, h("h3", { id, text: title }), ...children);
+  };
+  const ctx: MediatorContext = { store, name, drafts, act, isBusy, overrides, rerender: render, group };
 
   // -- now ----------------------------------------------------------------------------
   const phaseTitle = h("h2", { id: "live-phase" });
   const stageLine = h("p", { class: "headline", "data-testid": "live-stage" });
   const presence = h("ul", { class: "presence-list" });
-  const queueList = h("ol", { class: "queue-list", "aria-label": "Queue for the floor" });
-  const queueEmpty = h("p", { class: "detail", text: "Nobody is waiting for the floor." });
-  const countdown = new Countdown(store);
-  const timeoutLine = h("p", { class: "timeout-line", "data-testid": "live-timeout" }, "Time-out: ", countdown.el, " left");
-  const timeoutWho = h("p", { class: "detail" });
-  const scheduleLine = h("p", { class: "detail" });
-  const scheduleCountdown = new Countdown(store);
+  const overlayNow = h("div", { class: "now-slot" });
+  const phaseNow = h("div", { class: "now-slot" });
+  const timeOut = timeOutControls(ctx);
   const nowCard = h(
     "section",
     { class: "card now", "aria-labelledby": "live-phase" },
     phaseTitle,
     stageLine,
-    timeoutLine,
-    timeoutWho,
-    h("p", { class: "detail" }, scheduleLine),
+    overlayNow,
+    timeOut.now,
     h("h3", { text: "Who is here" }),
     presence,
-    h("h3", { text: "Queue" }),
-    queueList,
-    queueEmpty,
+    phaseNow,
   );
 
   // -- controls -------------------------------------------------------------------------
-  const reason = h("input", { type: "text", maxLength: 1000, autocomplete: "off", "data-testid": "override-reason" });
-  drafts.bind(reason, "reason");
-  const btn = (text: string, cls = "") => h("button", { type: "button", class: cls, text });
-  const admitA = btn("Admit Partner A");
-  const admitB = btn("Admit Partner B");
-  const advance = btn("Next phase", "primary");
-  const grantA = btn("Give the floor to Partner A");
-  const grantB = btn("Give the floor to Partner B");
-  const revoke = btn("Take the floor back");
-  const waive = btn("Waive the paraphrase");
-  const minutes = h("input", { type: "number", step: "any", min: "0", inputMode: "decimal" });
-  const startTO = btn("Start a time-out");
-  const endTO = btn("End the time-out");
-  const extendBy = h("input", { type: "number", step: "any", min: "0", value: "5", inputMode: "decimal" });
-  const extendTO = btn("Extend");
-  const scheduleIn = h("input", { type: "number", step: "any", min: "0", value: "20", inputMode: "decimal" });
-  const scheduleEvery = h("input", { type: "number", step: "any", min: "0", inputMode: "decimal", placeholder: "once" });
-  const scheduleBtn = btn("Schedule");
-  const unscheduleBtn = btn("Cancel the scheduled break");
-  const skipDebrief = btn("Skip the debrief");
-  const endSession = btn("End the session", "danger");
-
-  const group = (title: string, ...children: Array<Node | null>) => {
-    const id = uid("grp");
-    return h("div", { class: "control-group", role: "group", "aria-labelledby": id }, h("h3", { id, text: title }), ...children);
-  };
+  const advance = overrideButton("Next phase", "primary");
+  advance.dataset["testid"] = "advance";
+  advance.addEventListener("click", () => {
+    overrides.send(advance, "phase.advance", {}, store.view?.overrides.has("phase.advance") ?? false);
+  });
+  const endSession = overrideButton("End the session", "danger");
+  endSession.addEventListener("click", () => {
+    overrides.send(endSession, "session.end", {}, store.view?.overrides.has("session.end") ?? false);
+  });
+  const phaseControls = h("div", { class: "controls-slot" });
+  const overlayControls = h("div", { class: "controls-slot" });
   const controls = h(
     "section",
     { class: "card controls", "aria-labelledby": "controls-title" },
     h("h2", { id: "controls-title", text: "Controls" }),
-    field(
-      "Reason",
-      reason,
-      "Required for overrides (granting out of turn, taking the floor back, waiving, skipping, ending early). It is recorded in the log and the report.",
-    ),
-    group("Lobby", h("div", { class: "row" }, admitA, admitB)),
+    field("Reason", reason, reasonHint),
+    phaseControls,
     group("Phase", h("div", { class: "row" }, advance)),
-    group("Floor", h("div", { class: "row" }, grantA, grantB), h("div", { class: "row" }, revoke, waive)),
-    group(
-      "Time-out",
-      h("div", { class: "row" }, field("Length (minutes)", minutes), startTO),
-      h("div", { class: "row" }, field("Extend by (minutes)", extendBy), extendTO, endTO),
-      h("div", { class: "row" }, field("Break in (minutes)", scheduleIn), field("Then every (minutes)", scheduleEvery), scheduleBtn),
-      h("div", { class: "row" }, unscheduleBtn),
-    ),
-    group("Debrief", h("div", { class: "row" }, skipDebrief)),
+    overlayControls,
+    timeOut.controls,
     group("Session", h("div", { class: "row" }, endSession)),
   );
+
+  // -- the phase's and the overlay's parts ------------------------------------------------------
+  const parts = new Map<View, MediatorPart>();
+  function partOf(view: View, over: boolean): MediatorPart {
+    let part = parts.get(view);
+    if (!part) {
+      part = view.mediator(ctx);
+      parts.set(view, part);
+      if (part.now) (over ? overlayNow : phaseNow).append(part.now);
+      if (part.controls) (over ? overlayControls : phaseControls).append(part.controls);
+    }
+    return part;
+  }
 
   // -- private: reasons and debrief answers; notes ----------------------------------------------
   const privateList = h("ul", { class: "private-list", "data-testid": "private-list" });
@@ -117,7 +152,7 @@ export function mountLive(container: HTMLElement, store: Store): void {
   );
   const noteBox = h("textarea", { rows: 3, maxLength: 4000, "data-testid": "note-box" });
   drafts.bind(noteBox, "note");
-  const noteBtn = btn("Add note");
+  const noteBtn = h("button", { type: "button", text: "Add note" });
   const notesList = h("ul", { class: "notes-list", "data-testid": "notes-list" });
   const notesCard = h(
     "section",
@@ -127,6 +162,11 @@ export function mountLive(container: HTMLElement, store: Store): void {
     noteBtn,
     notesList,
   );
+  noteBtn.addEventListener("click", () => {
+    const text = noteBox.value.trim();
+    if (!text) return noteBox.focus();
+    void act(noteBtn, "note", { text }, () => drafts.clear(noteBox, "note"));
+  });
 
   // -- balance -----------------------------------------------------------------------------
   const canvas = h("canvas", { role: "img", "aria-label": "Share of statements and words per partner" });
@@ -166,6 +206,7 @@ export function mountLive(container: HTMLElement, store: Store): void {
   );
 
   container.replaceChildren(
+    stopped.el,
     banners.el,
     h(
       "div",
@@ -176,68 +217,39 @@ export function mountLive(container: HTMLElement, store: Store): void {
     ),
   );
 
-  // -- wiring ---------------------------------------------------------------------------------
-  const why = () => reason.value.trim();
-  const clearReason = () => drafts.clear(reason, "reason");
-  const withReason = (button: HTMLButtonElement, type: string, fields: Record<string, unknown> = {}) =>
-    void act(button, type, { ...fields, reason: why() }, clearReason);
-  admitA.addEventListener("click", () => void act(admitA, "admit", { seat: "partner_a" }));
-  admitB.addEventListener("click", () => void act(admitB, "admit", { seat: "partner_b" }));
-  advance.addEventListener("click", () => withReason(advance, "phase.advance"));
-  grantA.addEventListener("click", () => withReason(grantA, "floor.grant", { seat: "partner_a" }));
-  grantB.addEventListener("click", () => withReason(grantB, "floor.grant", { seat: "partner_b" }));
-  revoke.addEventListener("click", () => withReason(revoke, "floor.revoke"));
-  waive.addEventListener("click", () => withReason(waive, "paraphrase.waive"));
-  startTO.addEventListener("click", () => {
-    const m = Number(minutes.value);
-    void act(startTO, "timeout.start", minutes.value && m > 0 ? { minutes: m } : {});
-  });
-  endTO.addEventListener("click", () => withReason(endTO, "timeout.end"));
-  extendTO.addEventListener("click", () => void act(extendTO, "timeout.extend", { minutes: Number(extendBy.value) }));
-  scheduleBtn.addEventListener("click", () => {
-    const inMin = Number(scheduleIn.value);
-    const every = Number(scheduleEvery.value);
-    const fields: Record<string, unknown> = {};
-    if (scheduleIn.value && inMin > 0) fields["at"] = store.now() + inMin * 60;
-    if (scheduleEvery.value && every > 0) fields["every_minutes"] = every;
-    if (minutes.value && Number(minutes.value) > 0) fields["minutes"] = Number(minutes.value);
-    void act(scheduleBtn, "timeout.schedule", fields);
-  });
-  unscheduleBtn.addEventListener("click", () => void act(unscheduleBtn, "timeout.unschedule"));
-  skipDebrief.addEventListener("click", () => withReason(skipDebrief, "debrief.skip"));
-  endSession.addEventListener("click", () => withReason(endSession, "session.end"));
-  noteBtn.addEventListener("click", () => {
-    const text = noteBox.value.trim();
-    if (!text) return noteBox.focus();
-    void act(noteBtn, "note", { text }, () => drafts.clear(noteBox, "note"));
-  });
-
   // -- rendering ------------------------------------------------------------------------------
   const said = { value: "" };
   let first = true;
-  let minutesSet = false;
   let privateShown = 0;
   let notesShown = 0;
 
   function update(): void {
-    const state = store.state;
-    if (!state) return;
-    const may = store.may;
+    const view = store.view;
+    if (!view) return;
+    const { state, may } = view;
+    // This page no longer takes part (opened in another tab, link revoked…) or is
+    // taking the seat back: nothing but the card may act.
+    const dead = store.status === "stopped";
+    const resuming = store.resuming;
+    thaw(container);
+    stopped.render();
     banners.render(store);
-    const spec = currentSpec(state);
-    const phase = state.phase;
-    const overlay = state.overlay;
-    const d = phase.kind === "dialogue" ? phase : null;
-
+    const spec = specOf(state);
     setText(phaseTitle, state.ended ? "Session ended" : `Phase ${state.index + 1} of ${state.playbook.phases.length}: ${spec?.title ?? ""}`);
-    let line: string;
-    if (state.ended) line = "The session has ended.";
-    else if (overlay?.kind === "time_out") line = "Time-out running: nothing but time-out business is accepted.";
-    else if (overlay?.kind === "debrief") line = `Debrief after the time-out: ${overlay.answered.length} of 2 answered.`;
-    else if (phase.kind === "lobby") line = `Lobby: admitted ${state.admitted.length ? state.admitted.map(name).join(" and ") : "nobody yet"}.`;
-    else if (phase.kind === "debrief") line = `Closing debrief: ${phase.answered.length} of 2 answered.`;
-    else if (d && d.speaker) line = `Floor: ${name(d.speaker)} — ${STAGES[d.stage] ?? d.stage}${d.attempts ? ` (paraphrase attempt ${d.attempts})` : ""}.`;
-    else line = "Floor: free — nobody holds it.";
+
+    // The phase's part, and the overlay's over it.
+    const phase = phaseView(state.phase.kind);
+    const overlay = state.overlay ? overlayView(state.overlay.kind) : null;
+    const phasePart = phase ? partOf(phase, false) : null;
+    const overlayPart = overlay ? partOf(overlay, true) : null;
+    const phaseLine = phasePart?.render(view);
+    const overlayLine = overlayPart?.render(view);
+    for (const part of parts.values()) {
+      if (part.now) show(part.now, part === phasePart || part === overlayPart);
+      if (part.controls) show(part.controls, part === overlayPart || (part === phasePart && !overlayPart));
+    }
+    timeOut.render(view);
+    const line = state.ended ? "The session has ended." : overlayLine ?? phaseLine ?? view.prompt.text;
     setText(stageLine, line);
     announceChange(said, line, first);
 
@@ -249,63 +261,12 @@ export function mountLive(container: HTMLElement, store: Store): void {
       }
     }
 
-    // Queue, with reordering
-    clear(queueList);
-    const queue = d?.queue ?? [];
-    queue.forEach((p, i) => {
-      const up = h("button", { type: "button", class: "small", text: "Move up", "aria-label": `Move ${name(p)} up` });
-      up.disabled = i === 0 || !may.has("floor.reorder");
-      up.addEventListener("click", () => {
-        const next = [...queue];
-        next.splice(i, 1);
-        next.splice(i - 1, 0, p);
-        withReason(up, "floor.reorder", { queue: next });
-      });
-      append(queueList, h("li", null, name(p), " ", up));
-    });
-    show(queueEmpty, queue.length === 0);
-
-    // Timers
-    show(timeoutLine, overlay?.kind === "time_out");
-    show(timeoutWho, overlay?.kind === "time_out");
-    if (overlay?.kind === "time_out") {
-      countdown.set(overlay.ends_at);
-      setText(timeoutWho, `Called by ${name(overlay.by)}.`);
-    }
-    const scheduled = state.timers.find((t) => t.kind === "scheduled_time_out");
-    if (scheduled) {
-      scheduleCountdown.set(scheduled.due);
-      scheduleLine.replaceChildren("Next scheduled break in ", scheduleCountdown.el, state.schedule?.every_minutes ? ` (every ${state.schedule.every_minutes} min)` : "");
-    } else {
-      scheduleLine.replaceChildren();
-    }
-
-    // Controls
-    if (!minutesSet) {
-      minutes.value = String(state.playbook.time_out.default_minutes);
-      minutes.min = String(state.playbook.time_out.min_minutes);
-      minutes.max = String(state.playbook.time_out.max_minutes);
-      minutesSet = true;
-    }
-    enable(admitA, may.has("admit") && !state.admitted.includes("partner_a"), isBusy);
-    enable(admitB, may.has("admit") && !state.admitted.includes("partner_b"), isBusy);
     const next = state.playbook.phases[state.index + 1];
-    setText(advance, phase.kind === "lobby" ? `Start: ${next?.title ?? "next phase"}` : next ? `End this phase; start: ${next.title}` : "End this phase (and the session)");
+    setLabel(advance, phasePart?.advanceLabel?.(next) ?? (next ? `End this phase; start: ${next.title}` : "End this phase (and the session)"));
     enable(advance, may.has("phase.advance"), isBusy);
-    const free = d !== null && d.speaker === null;
-    enable(grantA, may.has("floor.grant") && free, isBusy);
-    enable(grantB, may.has("floor.grant") && free, isBusy);
-    enable(revoke, may.has("floor.revoke") && d !== null && d.speaker !== null, isBusy);
-    enable(waive, may.has("paraphrase.waive") && d !== null && GATED.has(d.stage), isBusy);
-    const inTimeOut = overlay?.kind === "time_out";
-    enable(startTO, may.has("timeout.start") && !inTimeOut, isBusy);
-    enable(endTO, may.has("timeout.end") && inTimeOut, isBusy);
-    enable(extendTO, may.has("timeout.extend") && inTimeOut, isBusy);
-    enable(scheduleBtn, may.has("timeout.schedule"), isBusy);
-    enable(unscheduleBtn, may.has("timeout.unschedule"), isBusy);
-    const debriefOpen = overlay?.kind === "debrief" || (overlay === null && phase.kind === "debrief");
-    enable(skipDebrief, may.has("debrief.skip") && debriefOpen, isBusy);
+    overrides.mark(advance, view.overrides.has("phase.advance"));
     enable(endSession, may.has("session.end"), isBusy);
+    overrides.mark(endSession, view.overrides.has("session.end"));
     enable(noteBtn, may.has("note"), isBusy);
 
     // Private lists (append-only, rebuilt on a reset)
@@ -329,6 +290,8 @@ export function mountLive(container: HTMLElement, store: Store): void {
 
     transcript.render(store);
     renderBalance(events);
+    if (dead) freeze(container, [stopped.el]);
+    else if (resuming) freeze(container, [stopped.el, ...timeOut.urgent]);
     first = false;
   }
 
@@ -402,10 +365,6 @@ export function mountLive(container: HTMLElement, store: Store): void {
     );
   }
 
-  window.setInterval(() => {
-    countdown.tick();
-    scheduleCountdown.tick();
-  }, 250);
-  store.subscribe(() => update());
+  store.subscribe(render);
   update();
 }

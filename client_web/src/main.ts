@@ -36,7 +36,8 @@ function join(root: HTMLElement): void {
     } else if (store.status === "stopped") {
       partnerWaiting(root, store.statusMessage || "The connection was closed.", true);
     } else if (store.status === "reconnecting") {
-      partnerWaiting(root, "The server cannot be reached yet. Still trying…");
+      // e.g. too_many_connections: the server says why; we try again with backoff.
+      partnerWaiting(root, store.statusMessage ? `${store.statusMessage} Trying again…` : "The server cannot be reached yet. Still trying…");
     }
   });
   store.start();

@@ -1,7 +1,9 @@
-// The wire contract (docs/PROTOCOL.md, version 1), as TypeScript types.
+// The wire contract (docs/PROTOCOL.md, version 2), as TypeScript types.
 // Only what PROTOCOL.md promises is relied on; unknown fields are ignored.
+// No rule lives here: what a seat may do now comes with every snapshot and
+// batch (`may`, `overrides`, `hints`, `prompt`).
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type Partner = "partner_a" | "partner_b";
 export type Seat = "mediator" | Partner;
@@ -59,6 +61,8 @@ export interface Playbook {
   time_out: TimeOutSpec;
 }
 
+/** Every phase type's state has a `kind`; the page knows some of them (a
+ * view under phases/ each) and shows any other by its prompt alone. */
 export interface LobbyPhase {
   kind: "lobby";
 }
@@ -108,6 +112,33 @@ export interface Schedule {
   minutes: number;
 }
 
+/** `state.role`: "speaker"/"listener" while a partner holds the floor of a
+ * dialogue, "partner" otherwise (PROTOCOL.md, "Who is who"). */
+export type Role = "mediator" | "speaker" | "listener" | "partner";
+
+/** What to tell the seat now (PROTOCOL.md, "What a seat may do now"): its
+ * role, the stage (the overlay's while one stands, or "ended") and a headline. */
+export interface Prompt {
+  role: Role;
+  stage: string;
+  text: string;
+}
+
+/** For some types of `may`, what a client needs to fill the command in. */
+export interface Hints {
+  statement?: { max_chars: number };
+  reflect?: { step: string };
+  /** The seats the floor may be granted to without a reason (the first in the queue). */
+  "floor.grant"?: { free: Partner[] };
+  /** The partners the mediator may still admit. */
+  admit?: { seats: Partner[] };
+  /** How much longer the running time-out may still be made. */
+  "timeout.extend"?: { max_minutes: number };
+  "debrief.answer"?: { prompts: string[] };
+  [type: string]: Record<string, unknown> | undefined;
+}
+
+/** `snapshot.state`: the session as this seat may see it, and what it may do now. */
 export interface SessionState {
   index: number;
   phase: Phase;
@@ -117,14 +148,22 @@ export interface SessionState {
   admitted: Partner[];
   playbook: Playbook;
   ended: boolean;
-  role: "mediator" | "speaker" | "listener" | "partner";
+  role: Role;
+  /** The command types the server would accept from this seat now. */
   may: string[];
+  /** Those of `may` that need a non-empty `reason` now (overrides). */
+  overrides: string[];
+  hints: Hints;
+  prompt: Prompt;
   listener?: Partner;
-  // Present on the wire; not needed by the page (kept for the fold).
+  // Bookkeeping on the wire; the page does not need them.
   next_timer?: number;
   next_statement?: number;
   dialogue_started?: boolean;
 }
+
+/** A batch's `state`: the seat's view after its events, without the playbook. */
+export type BatchState = Omit<SessionState, "playbook">;
 
 export type PresenceStatus = "joined" | "reconnecting" | "left";
 
@@ -165,6 +204,8 @@ export interface WireEvent {
 export interface EventBatch {
   epoch: string;
   events: WireEvent[];
+  /** The seat's view after these events (protocol 2). */
+  state?: BatchState;
 }
 
 export interface PresenceMessage {
@@ -193,6 +234,20 @@ export const RETRY_CODES: ReadonlySet<string> = new Set([
   "not_joined",
   "rate_limited",
 ]);
+
+/** `notice` codes after which the server ends the connection for good: the
+ * client must not reconnect by itself (docs/PROTOCOL.md, "The end of a
+ * connection"). `slow_consumer` is not one of them: it reconnects and resumes. */
+export const FINAL_NOTICE_CODES: ReadonlySet<string> = new Set([
+  "superseded",
+  "token_revoked",
+  "token_expired",
+  "session_deleted",
+]);
+
+/** The local refusal a command gets when its connection ended for good before
+ * the server answered it (never sent on the wire). */
+export const CONNECTION_ENDED = "connection_ended";
 
 /** connect_error codes after which reconnecting cannot help. */
 export const FATAL_CONNECT_CODES: ReadonlySet<string> = new Set([

@@ -9,8 +9,11 @@ deflate, and a garbage collector that does not stall on long-lived sockets.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +32,8 @@ import accord
 from accord.api.playbooks import Playbooks
 from accord.api.router import build_api
 from accord.api.setup import ensure_setup_link
+from accord.hub.admission import SocketDoor
+from accord.hub.chatter import quiet_client_chatter
 from accord.hub.distributed import DistributedHub
 from accord.hub.metrics import HubMetrics
 from accord.hub.server import Hub
@@ -91,6 +96,7 @@ class AccordApp:
 
     async def startup(self) -> None:
         settings = self.settings
+        quiet_client_chatter()
         if self.store is None:
             self.store = await open_store(settings)
         store = self.store
@@ -116,7 +122,13 @@ class AccordApp:
             *_web_routes(),
         ]
         http = Starlette(routes=routes)
-        self._inner = socketio.ASGIApp(hub.sio, other_asgi_app=http, socketio_path="socket.io")
+        self._inner = SocketDoor(
+            socketio.ASGIApp(hub.sio, other_asgi_app=http, socketio_path="socket.io"),
+            "socket.io",
+            settings.max_sockets_per_address,
+            hub.faults,
+            settings.stall_timeout_s,
+        )
         await hub.start()
         link = await ensure_setup_link(settings, store)
         self._announce(f"Accord {accord.__version__} is running at {settings.base_url}/")
@@ -124,6 +136,8 @@ class AccordApp:
             self._announce(f"  data: {redacted(store.url)} (distributed; node {hub.node})")
         else:
             self._announce(f"  data: {settings.database_path}")
+        if not isinstance(hub, DistributedHub) and self._own_store:
+            announce_address(settings)
         if link:
             self._announce("  No mediator account exists yet. Create the first one here")
             self._announce(f"  (the link works once, for 24 hours): {link}")
@@ -133,6 +147,8 @@ class AccordApp:
     async def shutdown(self) -> None:
         if self.hub is not None:
             await self.hub.close()
+            if not isinstance(self.hub, DistributedHub) and self._own_store:
+                withdraw_address(self.settings)
         if self._own_store and self.store is not None:
             await self.store.close()
 
@@ -151,6 +167,37 @@ async def open_store(settings: Settings) -> SqliteStore | RedisStore:
     return await SqliteStore.open(
         settings.database_path, commit_window=settings.commit_window_ms / 1000
     )
+
+
+#: Where a running embedded server says where it can be reached, so that
+#: `accord session create --data-dir` on the same data prints working links.
+ADDRESS_FILE = "server.json"
+
+
+def announce_address(settings: Settings) -> None:
+    path = settings.data_dir / ADDRESS_FILE
+    try:
+        path.write_text(json.dumps({"pid": os.getpid(), "public_url": settings.base_url}))
+    except OSError as exc:
+        logger.warning("could not write %s: %s", path, exc)
+
+
+def withdraw_address(settings: Settings) -> None:
+    path = settings.data_dir / ADDRESS_FILE
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+
+def running_address(settings: Settings) -> str | None:
+    """The public URL of a server running on this data dir, if one says so."""
+    try:
+        data = json.loads((settings.data_dir / ADDRESS_FILE).read_text())
+        pid, url = int(data["pid"]), str(data["public_url"])
+        os.kill(pid, 0)  # is it still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url
 
 
 def _web_routes() -> list[BaseRoute]:
@@ -211,4 +258,6 @@ def run(settings: Settings) -> None:
         log_level=settings.log_level,
         access_log=False,  # join links carry tokens only in the fragment, but keep logs lean
         lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )

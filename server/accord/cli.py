@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import json
 import os
@@ -95,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--playbook", required=True, metavar="NAME", help="a playbook's name")
     create.add_argument("--title", metavar="TITLE", help="default: the playbook's title")
     create.add_argument("--json", action="store_true", help="print the result as JSON")
+    create.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address in the join links (default: that of the server running on this "
+        "data dir, else the configured public_url)",
+    )
     _add_store_options(create)
     create.set_defaults(run=_session_create)
 
@@ -151,6 +158,14 @@ async def _add_mediator(settings: Settings, email: str, password: str) -> Mediat
 
 def _session_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.public_url is not None:
+        settings = dataclasses.replace(settings, public_url=args.public_url)
+    elif settings.public_url is None and settings.redis_url is None:
+        from accord.app import running_address
+
+        url = running_address(settings)
+        if url is not None:
+            settings = dataclasses.replace(settings, public_url=url)
     result = asyncio.run(_create_session(settings, args.playbook, args.title))
     if args.json:
         print(json.dumps(result, indent=2))

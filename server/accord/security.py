@@ -11,6 +11,7 @@ Nothing here logs; callers must not log tokens or passwords either.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -116,7 +117,9 @@ def issue_invite_token(secret: bytes, invite: InviteLike) -> str:
         "sid": invite.session_id,
         "seat": invite.seat,
         "iid": invite.id,
-        "exp": int(invite.expires_at),
+        # Rounded up: the invite's own expiry (kept with it) is what counts;
+        # the token must not end a second before it.
+        "exp": math.ceil(invite.expires_at),
     }
     token = _invite_serializer(secret).dumps(payload)
     assert isinstance(token, str)

@@ -78,6 +78,16 @@ class Settings:
     secret_key_file: Path | None = None  # None: data_dir / "secret.key"
     login_ttl_s: int = 12 * 3600
     gc_tuning: bool = True
+    # The edges of a connection's life (docs/PROTOCOL.md, "Limits"):
+    max_queued_bytes: int = 1024 * 1024  # what may wait for one slow connection
+    stall_timeout_s: float = 10.0  # a connection over it that reads nothing this long is cut
+    max_connections_per_seat: int = 4
+    max_sockets_per_address: int = 50
+    max_unauthenticated: int = 1000
+    max_unauthenticated_per_address: int = 20
+    socket_rate_per_address: float = 20.0  # new websockets per second, in bursts of twice it
+    handshake_timeout_s: float = 10.0
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client
 
     def __post_init__(self) -> None:
         # Normalise what a caller may pass loosely (str paths, a list of origins).
@@ -110,6 +120,22 @@ class Settings:
             raise SettingsError(
                 f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
             )
+        if self.max_queued_bytes < 65536:
+            raise SettingsError("max_queued_bytes must be at least 65536")
+        for name in (
+            "max_connections_per_seat",
+            "max_sockets_per_address",
+            "max_unauthenticated",
+            "max_unauthenticated_per_address",
+        ):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        if self.socket_rate_per_address <= 0:
+            raise SettingsError("socket_rate_per_address must be positive")
+        if not 0 < self.stall_timeout_s <= 300:
+            raise SettingsError("stall_timeout_s must be between 0 and 300 seconds")
+        if not 0 < self.handshake_timeout_s <= 300:
+            raise SettingsError("handshake_timeout_s must be between 0 and 300 seconds")
         if self.redis_wait_replicas < 0:
             raise SettingsError("redis_wait_replicas must not be negative")
         if not 0 < self.redis_wait_timeout_ms <= 60_000:
@@ -327,6 +353,15 @@ _FIELDS: dict[str, _Field] = {
     "secret_key_file": _Field(_to_opt_path, is_path=True),
     "login_ttl_s": _Field(_to_int),
     "gc_tuning": _Field(_to_bool),
+    "max_queued_bytes": _Field(_to_int),
+    "max_connections_per_seat": _Field(_to_int),
+    "max_sockets_per_address": _Field(_to_int),
+    "max_unauthenticated": _Field(_to_int),
+    "max_unauthenticated_per_address": _Field(_to_int),
+    "handshake_timeout_s": _Field(_to_float),
+    "stall_timeout_s": _Field(_to_float),
+    "socket_rate_per_address": _Field(_to_float),
+    "trusted_proxies": _Field(_to_str),
 }
 assert set(_FIELDS) == {f.name for f in dataclasses.fields(Settings)}
 

@@ -18,16 +18,20 @@ from accord.core.commands import (
     Admit,
     AdvancePhase,
     AnyCommand,
-    command_type,
+    CallTimeOut,
+    ConfirmParaphrase,
+    EndTimeOut,
+    MakeStatement,
+    Paraphrase,
     parse_command,
 )
-from accord.core.decide import ACTS, decide
+from accord.core.decide import decide
 from accord.core.errors import Rejected
 from accord.core.events import AnyEvent
 from accord.core.evolve import evolve
 from accord.core.playbook import Playbook, load_playbook, parse_playbook
-from accord.core.seats import PARTNERS, Actor, Seat
-from accord.core.state import SessionState, initial_state
+from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
+from accord.core.state import DialoguePhase, SessionState, initial_state
 
 PROTOCOLS: Final = Path(accord.__file__).resolve().parents[2] / "protocols"
 SHIPPED: Final = ("check-in", "imago-dialogue", "speaker-listener")
@@ -149,7 +153,7 @@ class Session:
         assert info.value.code == code, info.value
         assert self.state is before
         message = info.value.message
-        assert message.startswith(f"{actor} may not {ACTS[command_type(command)]}"), message
+        assert message.startswith(f"{actor} may not {command.words}"), message
         return message
 
     def types(self, events: list[AnyEvent] | None = None) -> list[str]:
@@ -162,6 +166,37 @@ class Session:
         self.do("mediator", Admit(seat="partner_a"))
         self.do("mediator", Admit(seat="partner_b"))
         self.do("mediator", AdvancePhase())
+
+
+def d(s: Session) -> DialoguePhase:
+    """The session's dialogue phase (it must be in one)."""
+    phase = s.state.phase
+    assert isinstance(phase, DialoguePhase)
+    return phase
+
+
+def started(playbook: Playbook | None = None) -> Session:
+    """A session of `playbook` (speaker-listener) past its lobby."""
+    s = Session(playbook or shipped("speaker-listener"))
+    s.start()
+    return s
+
+
+def mirrored(s: Session, speaker: Partner, text: str = "I felt alone on Friday.") -> None:
+    """A statement, its paraphrase and the speaker's confirmation."""
+    s.do(speaker, MakeStatement(text=text))
+    s.do(other(speaker), Paraphrase(text="You felt alone on Friday."))
+    s.do(speaker, ConfirmParaphrase())
+
+
+def in_debrief_after_time_out() -> Session:
+    """Speaker-listener, a statement awaiting its paraphrase, then a time-out
+    that has ended: its debrief stands."""
+    s = started()
+    s.do("partner_a", MakeStatement(text="I felt alone."))
+    s.do("partner_b", CallTimeOut(reason="Too much."))
+    s.do("mediator", EndTimeOut())
+    return s
 
 
 Secret = Callable[[tuple[Seat, ...]], str]

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accord.core.base import WHO
 from accord.core.commands import (
     COMMAND_TYPES,
     MAX_TEXT,
@@ -21,8 +22,8 @@ from accord.core.commands import (
     command_type,
     parse_command,
 )
-from accord.core.decide import ACTS, SENDERS
 from accord.core.errors import Rejected
+from accord.core.parts import COMMANDS
 
 #: One valid instance of every command type (the smallest that parses).
 VALID: dict[str, dict[str, Any]] = {
@@ -65,8 +66,11 @@ def rejected(data: Any) -> str:
 
 def test_every_command_type_is_covered_everywhere() -> None:
     assert set(VALID) == set(COMMAND_TYPES)
-    assert set(ACTS) == set(COMMAND_TYPES)
-    assert set(SENDERS) == set(COMMAND_TYPES)
+    assert set(COMMANDS) == set(COMMAND_TYPES)
+    for kind, struct in COMMANDS.items():
+        # Each declares who may ever send it, in words too, and what it asks.
+        assert struct.senders in WHO, kind
+        assert struct.words and struct.words == struct.words.strip(), kind
 
 
 @pytest.mark.parametrize("kind", COMMAND_TYPES)

@@ -33,7 +33,7 @@ from accord.core.commands import (
     command_type,
     parse_command,
 )
-from accord.core.decide import ACTS, DIALOGUE_ACTS, decide
+from accord.core.decide import decide
 from accord.core.errors import CODES, Rejected
 from accord.core.events import (
     EVERYONE,
@@ -64,6 +64,8 @@ from accord.core.events import (
 )
 from accord.core.evolve import evolve
 from accord.core.fold import fold
+from accord.core.permissions import may
+from accord.core.phases import REGISTRY
 from accord.core.playbook import DialogueSpec, Playbook, load_playbook
 from accord.core.seats import ACTORS, PARTNERS, SEATS, Actor, Partner, Seat, other
 from accord.core.state import (
@@ -72,7 +74,10 @@ from accord.core.state import (
     TimeOutOverlay,
     initial_state,
 )
-from accord.core.view import may_send, seat_view
+from accord.core.view import seat_view
+
+#: What the dialogue phase takes: its acts, none of which a time-out lets through.
+DIALOGUE_ACTS = frozenset(str(k.__struct_config__.tag) for k in REGISTRY["dialogue"].takes)
 
 #: The events that are dialogue: none may happen during a time-out or before
 #: its debrief is done (invariant 3).
@@ -353,7 +358,7 @@ class SessionMachine(RuleBasedStateMachine):
             assert step.after is step.before
             if step.command is not None:
                 # The message names the seat and the act.
-                prefix = f"{step.actor} may not {ACTS[step.kind]}"
+                prefix = f"{step.actor} may not {step.command.words}"
                 assert step.refusal.message.startswith(prefix), step.refusal.message
 
     @invariant()
@@ -558,7 +563,7 @@ class SessionMachine(RuleBasedStateMachine):
     def the_view_offers_every_accepted_act(self) -> None:
         for step in self.new_steps("view"):
             if step.refusal is None and step.actor != "system":
-                assert step.kind in may_send(step.before, step.actor), (step.kind, step.actor)
+                assert step.kind in may(step.before, step.actor), (step.kind, step.actor)
         for seat in SEATS:
             view = seat_view(self.state, seat)
             assert view["ended"] == self.state.ended

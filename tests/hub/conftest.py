@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hubtest import (
     ACCORD,
+    JS_DIR,
     MEDIATOR_EMAIL,
     PASSWORD,
     Api,
@@ -20,6 +21,24 @@ from hubtest import (
     clean_env,
     write_protocols,
 )
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    path = shutil.which("node")
+    assert path, "node (20 or newer) is needed for the JS client tests"
+    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to install tests/js"
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=JS_DIR,
+            timeout=300,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"npm ci in tests/js failed:\n{done.stdout}{done.stderr}"
+    return path
 
 
 @pytest.fixture

@@ -26,10 +26,12 @@ import msgspec
 import socketio
 
 import accord
-from accord.core import AnyEvent, fold, load_playbook, seat_view
+from accord.core import AnyEvent, fold, load_playbook, seat_update, seat_view
 
 ACCORD = Path(sys.executable).parent / "accord"
 REPO_PROTOCOLS = Path(accord.__file__).resolve().parents[2] / "protocols"
+#: The official JS client's test seats (tests/js; `npm ci` there installs them).
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
 SEATS = ("mediator", "partner_a", "partner_b")
 PASSWORD = "correct horse battery staple"
 MEDIATOR_EMAIL = "hub-tests@example.org"
@@ -310,6 +312,7 @@ class Seat:
         self.events: list[dict[str, Any]] = []
         self.batches: list[list[dict[str, Any]]] = []
         self.snapshots: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []  # the `state` of each events batch
         self.presence: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
         self.refusals: list[dict[str, Any]] = []  # `refused` messages (mediator only)
@@ -351,7 +354,23 @@ class Seat:
     # -- connecting
 
     async def connect(self) -> None:
-        """Open a new connection (no join). Raises socketio ConnectionError if refused."""
+        """Open a new connection (no join). Raises socketio ConnectionError if refused.
+
+        A handshake draws on the seat's rate limit; one refused `rate_limited`
+        is tried again a moment later, as PROTOCOL.md asks of a client."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                await self._connect_once()
+                return
+            except socketio.exceptions.ConnectionError:
+                error = self.connect_error
+                code = error.get("code") if isinstance(error, dict) else None
+                if code != "rate_limited" or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+
+    async def _connect_once(self) -> None:
         client = socketio.AsyncClient(serializer="msgpack", reconnection=False)
         client.on("connect_error", self._on_connect_error)
         client.on("disconnect", self._on_disconnect)
@@ -384,7 +403,15 @@ class Seat:
             body["last_seq"] = last_seq
         if epoch is not None:
             body["epoch"] = epoch
-        ack = await self.emit("join", body)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            ack = await self.emit("join", body)
+            # A seat's rate limit outlives its connections: a seat that just
+            # sent a burst waits its turn to join again, as PROTOCOL.md says.
+            limited = not ack.get("ok") and ack["error"]["code"] == "rate_limited"
+            if not limited or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert ack.get("ok"), f"{self.seat}: join refused: {ack}"
         return ack
 
@@ -522,11 +549,18 @@ class Seat:
             self.problems.append(f"batch epoch {batch.get('epoch')} != {self.epoch}")
         events = batch["events"]
         self.batches.append(events)
+        if "state" not in batch:
+            self.problems.append("a batch without the seat's state")
+        else:
+            self.states.append(batch["state"])
         head = self.snapshots[-1]["seq"] if self.snapshots else 0
-        # The join's batch holds what was missed up to the snapshot; live ones what followed.
-        if any((e["seq"] <= head) != self._join_batch for e in events):
+        # The join's batches hold what was missed up to the snapshot; live ones
+        # what followed: once a batch past the snapshot came, no earlier one may.
+        history = [e["seq"] <= head for e in events]
+        if any(history) and (not all(history) or not self._join_batch):
             self.problems.append(f"batch {[e['seq'] for e in events]} vs snapshot seq {head}")
-        self._join_batch = False
+        if not all(history):
+            self._join_batch = False
         for event in events:
             last = self.events[-1]["seq"] if self.events else 0
             if event["seq"] <= last:
@@ -617,6 +651,15 @@ def decode(event: dict[str, Any]) -> AnyEvent:
 def plain(value: Any) -> Any:
     """Tuples to lists and so on, as a value looks after a trip over the wire."""
     return msgspec.json.decode(msgspec.json.encode(value))
+
+
+def folded_update(
+    playbook_source: str, events: Iterable[dict[str, Any]], seat: str
+) -> dict[str, Any]:
+    """What a batch after these events should carry as the seat's state."""
+    playbook = load_playbook(playbook_source, "session.toml")
+    state = fold(playbook, (decode(e) for e in events))
+    return plain(seat_update(state, seat))  # type: ignore[arg-type]
 
 
 def folded_view(

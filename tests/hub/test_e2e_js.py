@@ -9,33 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
-import pytest
-from hubtest import Seats, Server, count_type, of_type, start_dialogue, visible_to
-
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    assert path, "node (20 or newer) is needed for the JS client tests"
-    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install tests/js"
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=JS_DIR,
-            timeout=300,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, f"npm ci in tests/js failed:\n{done.stdout}{done.stderr}"
-    return path
+from hubtest import JS_DIR, Seats, Server, count_type, of_type, start_dialogue, visible_to
 
 
 async def js_seat(node: str, job: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,12 @@ Every test talks to a real `accord serve` process with real Socket.IO clients.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import itsdangerous
@@ -17,6 +20,7 @@ import msgpack
 import pytest
 import socketio
 from hubtest import (
+    ACCORD,
     Api,
     Seat,
     Seats,
@@ -26,6 +30,7 @@ from hubtest import (
     of_type,
     start_dialogue,
     visible_to,
+    write_protocols,
 )
 
 from accord.api import service
@@ -262,12 +267,15 @@ async def test_a_flood_is_limited_but_the_safe_signal_never_is(
     *acks, safe = await asyncio.gather(*flood, b.cmd("timeout.call", reason="Too much."))
     codes = [ack["error"]["code"] for ack in acks]
     assert set(codes) == {"no_floor", "rate_limited"}, codes
-    assert codes[-1] == "rate_limited"
+    # The burst is 40: past it the flood is limited (a token refills every
+    # 50 ms, so on a slow machine one of the last may still pass).
+    assert codes[-20:].count("rate_limited") >= 15, codes
     # Sent while the connection is limited, the time-out goes through, and again.
-    assert safe == {"ok": True, "seq": head + 2}
+    # (Its ack names timeout.started: the reason after it is the mediator's.)
+    assert safe == {"ok": True, "seq": head + 1}
     # Again at once: acknowledged, and not recorded twice (the signal stands).
     ack = await b.send({"cid": uuid.uuid4().hex, "type": "timeout.call"})
-    assert ack == {"ok": True, "seq": head + 2}
+    assert ack == {"ok": True, "seq": head + 1}
     await m.until(
         lambda events: (
             [e["type"] for e in events[head:]][:2] == ["timeout.started", "timeout.reason"]
@@ -360,7 +368,9 @@ async def test_revoking_a_connected_seat_disconnects_it(
     await api.revoke(keys.id, keys.invites["partner_b"])
     await b.wait_disconnected()
     assert [n["code"] for n in b.notices] == ["token_revoked"]
-    await m.until(lambda _: ("partner_b", "reconnecting") in presence_of(m))
+    # A revoked seat is gone at once, not briefly away: it cannot come back.
+    await m.until(lambda _: ("partner_b", "left") in presence_of(m))
+    assert ("partner_b", "reconnecting") not in presence_of(m)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await b.connect()
     assert b.connect_error["code"] == "token_revoked"
@@ -557,3 +567,27 @@ async def test_a_coalesced_signal_is_remembered_and_belongs_to_its_time_out(
     assert count_type(m.events, "timeout.started") == 2
     assert count_type(m.events, "timeout.signalled") == 1
     assert of_type(m.events, "timeout.signalled")[0]["seq"] == seq
+
+
+async def test_a_running_server_says_where_it_runs_for_the_shell(tmp_path: Path) -> None:
+    protocols = write_protocols(tmp_path / "protocols")
+    server = Server(tmp_path / "data", protocols, tmp_path / "server.log")
+    await server.start()
+    try:
+        address = json.loads((server.data_dir / "server.json").read_text())
+        assert address["public_url"] == server.url
+        # The shell without any setting of its own prints links to that server.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
+        env["ACCORD_PROTOCOLS_DIR"] = str(protocols)
+        create = ["session", "create", "--data-dir", str(server.data_dir)]
+        done = subprocess.run(
+            [str(ACCORD), *create, "--playbook", "check-in"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.count(f"{server.url}/join#") == 3, done.stdout + done.stderr
+    finally:
+        server.stop()
+    assert not (server.data_dir / "server.json").exists()

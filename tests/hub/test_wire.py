@@ -13,7 +13,7 @@ from accord.core import decide, evolve, initial_state, load_playbook, parse_comm
 from accord.core.codec import encode_event
 from accord.core.commands import FireTimer
 from accord.core.events import TimeOutScheduled
-from accord.hub.wire import events_packet, record_to_wire, wire_event
+from accord.hub.wire import encode_state, events_packet, record_to_wire, wire_event
 from accord.store.base import Record, audience_mask
 
 PLAYBOOK = Path(__file__).resolve().parents[2] / "protocols" / "speaker-listener.toml"
@@ -81,5 +81,18 @@ def test_large_maps_and_batches() -> None:
         encoded = events_packet("e1", [msgpack.packb(e) for e in events])
         expected = MsgPackPacket(
             sio_packet.EVENT, namespace="/", data=["events", {"epoch": "e1", "events": events}]
+        ).encode()
+        assert encoded == expected
+
+
+def test_a_batch_with_the_seats_state() -> None:
+    state = {"index": 1, "may": ["timeout.call"], "prompt": {"role": "listener"}, "queue": ()}
+    for n in (0, 3):
+        events = [{"seq": i} for i in range(n)]
+        encoded = events_packet("e2", [msgpack.packb(e) for e in events], encode_state(state))
+        expected = MsgPackPacket(
+            sio_packet.EVENT,
+            namespace="/",
+            data=["events", {"epoch": "e2", "events": events, "state": state}],
         ).encode()
         assert encoded == expected

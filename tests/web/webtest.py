@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: axe-core, the accessibility checker (a devDependency of client_web).
 AXE = ROOT / "client_web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
+#: A phone (an iPhone-sized 390×844) and a laptop screen.
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 NARROWEST = 360
 
 EMAIL = "mediator@example.org"
@@ -62,7 +63,8 @@ class Watched:
         return value
 
     def screenshot(self, label: str) -> None:
-        """Full-page PNGs at 375 px and 1280 px wide, then back to the page's own size."""
+        """Full-page PNGs at phone (390 px) and laptop (1280 px) widths, then back to
+        the page's own size."""
         size = self.page.viewport_size
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for viewport in (PHONE, DESKTOP):

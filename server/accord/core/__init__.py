@@ -5,7 +5,10 @@
     initial_state(playbook) -> state
 
 Nothing here touches a socket, a file, a clock or an event loop: the hub feeds
-commands in and carries events out.
+commands in and carries events out. docs/ARCHITECTURE.md draws the rooms:
+the phase types (`phases/`), the overlays (`overlays/`) and the session
+(`session.py`) declare the rules; `decide`, `evolve` and `permissions`
+dispatch to them.
 """
 
 from accord.core.commands import AnyCommand, parse_command
@@ -16,7 +19,7 @@ from accord.core.evolve import evolve
 from accord.core.fold import fold
 from accord.core.playbook import Playbook, PlaybookError, Problem, load_playbook
 from accord.core.state import SessionState, initial_state
-from accord.core.view import seat_view
+from accord.core.view import seat_update, seat_view
 
 __all__ = [
     "CODES",
@@ -33,5 +36,6 @@ __all__ = [
     "initial_state",
     "load_playbook",
     "parse_command",
+    "seat_update",
     "seat_view",
 ]

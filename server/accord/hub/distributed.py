@@ -46,10 +46,9 @@ import msgpack
 from accord.core.seats import SEATS, Seat
 from accord.hub.live import LiveSession
 from accord.hub.metrics import HubMetrics
-from accord.hub.server import Hub
-from accord.hub.wire import record_to_wire
+from accord.hub.server import Connection, Hub
 from accord.settings import Settings
-from accord.store.base import Invite, Record, StoreError, seat_in
+from accord.store.base import Invite, Record, StoreError
 from accord.store.redis import (
     REDIS_DOWN,
     RedisStore,
@@ -317,15 +316,24 @@ class DistributedHub(Hub):
     async def _restart_seats(self, live: LiveSession) -> None:
         """Send every local seat a snapshot with `reset: true` and its whole history.
 
-        The caller holds the session's lock."""
+        The history is the new log's, which starts after the old one was lost:
+        short by construction, so it goes out at once. A seat whose join was
+        streaming the old log's history is closed instead (its client
+        reconnects and joins the new log). The caller holds the session's lock."""
         try:
             records = await self.log.read(live.id, 0, live.head)
         except StoreError:
             return  # the periodic check tries again
         for seat, sid in list(live.seats.items()):
+            conn = self.connections.get(sid)
+            if conn is None or conn.ended is not None:
+                continue
+            if conn.streaming:
+                self._background(self.sio.drop(conn.eio_sid))
+                continue
             await self.sio.emit("snapshot", self._snapshot(live, seat, True), to=sid)
-            visible = [record_to_wire(r) for r in records if seat_in(r.audience, seat)]
-            await self.sio.emit("events", {"epoch": live.epoch, "events": visible}, to=sid)
+            await self._send_events(live, conn, records, always=True)
+            conn.sent_seq = live.head
         self._epochs[live.id] = live.epoch
 
     # -- what arrives on the channels ---------------------------------------------------
@@ -528,16 +536,14 @@ class DistributedHub(Hub):
                 await Hub._presence(self, live, seat, "left")
 
     async def _evict_unused(self) -> None:
-        """Drop sessions nobody here uses: no connection, no grace period, no deadline."""
-        used = {c.session_id for c in self.connections.values()}
-        used |= {session_id for session_id, _ in self._grace}
+        """Drop sessions nobody here uses (`Hub._unused`), and that no deadline
+        firing or message being handled here needs either."""
         for session_id, live in list(self.sessions.items()):
             if (
-                live.idle
-                and session_id not in used
+                self._unused(live)
                 and session_id not in self._firing
                 and session_id not in self._draining
-                and not live.lock.locked()
+                and session_id not in self._idle
             ):
                 await self._evict(live)
 
@@ -601,17 +607,17 @@ class DistributedHub(Hub):
 
     # -- seats, presence and revocations across nodes ---------------------------------------
 
-    async def _on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
-        conn = self.connections.get(sid)
-        if conn is not None and sid not in self._claims:
-            # Claim first: the claim's number orders this join against joins of
-            # the same seat on other nodes, whichever finishes first. If Redis
-            # is down, the join itself says so.
+    async def _claim(self, conn: Connection) -> None:
+        """Claim the seat in Redis once the join is valid (not refused for its
+        fields, its rate or an expired invite), before it takes the seat: the
+        claim's number orders this join against joins of the same seat on
+        other nodes, whichever finishes first. If Redis is down, the join
+        itself says so."""
+        if conn.sid not in self._claims:
             with contextlib.suppress(StoreError):
-                self._claims[sid] = await self.store.claim_seat(
+                self._claims[conn.sid] = await self.store.claim_seat(
                     conn.session_id, conn.seat, self.node
                 )
-        return await super()._on_join(sid, data)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         await super()._on_disconnect(sid, reason)

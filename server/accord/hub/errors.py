@@ -16,6 +16,19 @@ CONNECT_CODES: Final[dict[str, str]] = {
     "token_revoked": "The mediator revoked this invite.",
     "session_not_found": "The session the invite names no longer exists.",
     "unavailable": "The server cannot reach its store; retry shortly.",
+    "too_many_connections": "The seat is open on too many connections; close one.",
+    "rate_limited": "Too many handshakes: the seat's (or the socket's) budget is spent; retry.",
+}
+
+#: Codes of a `notice`, each sent just before the server ends a connection,
+#: with the message it carries. All but `slow_consumer` end it for good: the
+#: client must not reconnect by itself (docs/PROTOCOL.md, "The end of a connection").
+NOTICE_CODES: Final[dict[str, str]] = {
+    "superseded": "This seat was opened on another device or tab.",
+    "token_revoked": "The mediator revoked this invite; ask the mediator for a new link.",
+    "token_expired": "This invite has expired; ask the mediator for a new link.",
+    "session_deleted": "This session was deleted.",
+    "slow_consumer": "This connection fell too far behind; reconnecting resumes where it was.",
 }
 
 #: Codes for a refused command or join that are not the core's.
@@ -27,6 +40,9 @@ HUB_CODES: Final[dict[str, str]] = {
     "unavailable": "The store could not be reached; nothing was recorded. Retry with the same cid.",
     "conflict": "The session changed concurrently too many times; retry with the same cid.",
     "internal_error": "The server failed; nothing was acknowledged. Retry with the same cid.",
+    "token_expired": "The invite expired while connected; the connection is closed.",
+    "reserved_event": "A client emitted an event name reserved for the Socket.IO handshake.",
+    "unknown_event": "A client emitted an event that is neither `join` nor `command`.",
 }
 
 

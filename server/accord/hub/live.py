@@ -14,8 +14,10 @@ the next command, so a write that did land is never decided twice.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +26,7 @@ from accord.core import AnyCommand, Playbook, Rejected, decide, evolve, fold
 from accord.core.codec import decode_event, encode_event
 from accord.core.commands import CallTimeOut, FireTimer, command_type
 from accord.core.events import SessionEnded
-from accord.core.seats import Actor, Seat
+from accord.core.seats import SEATS, Actor, Seat
 from accord.core.state import SessionState, TimeOutOverlay
 from accord.hub.errors import error_ack
 from accord.hub.metrics import HubMetrics
@@ -39,6 +41,7 @@ from accord.store.base import (
     SessionInfo,
     StoreError,
     audience_mask,
+    seat_in,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,6 +84,10 @@ class LiveSession:
         self.log = log
         self.state: SessionState = fold(playbook, ())
         self.head = 0
+        #: The seqs each seat may see, in order (invariant 9: what a seat is told
+        #: of the log's position is only ever one of these, so private events of
+        #: other seats leave no trace in a seq it is given).
+        self.visible: dict[Seat, array[int]] = {seat: array("q") for seat in SEATS}
         self.epoch = ""
         self.lock = asyncio.Lock()
         self.seats: dict[Seat, str] = {}  # seat -> sid of its one live connection
@@ -108,6 +115,8 @@ class LiveSession:
         records = await self.log.read(self.id, 0)
         self.state = fold(self.playbook, (decode_event(r.body) for r in records))
         self.head = records[-1].seq if records else 0
+        self.visible = {seat: array("q") for seat in SEATS}
+        self._saw(records)
         self.epoch = head.epoch
         self._arm_timers()
 
@@ -122,8 +131,23 @@ class LiveSession:
         for record in records:
             self.state = evolve(self.state, decode_event(record.body))
             self.head = record.seq
+        self._saw(records)
         self._stale = False
         return records
+
+    def _saw(self, records: list[Record]) -> None:
+        for record in records:
+            for seat in SEATS:
+                if seat_in(record.audience, seat):
+                    self.visible[seat].append(record.seq)
+
+    def seen(self, seat: Seat, upto: int | None = None) -> int:
+        """The last seq `seat` may see, up to `upto` (the head): 0 if none."""
+        seqs = self.visible[seat]
+        if upto is None or (seqs and seqs[-1] <= upto):
+            return seqs[-1] if seqs else 0
+        i = bisect.bisect_right(seqs, upto)
+        return seqs[i - 1] if i else 0
 
     def log_head(self) -> LogHead:
         return LogHead(self.head, self.epoch)
@@ -136,17 +160,30 @@ class LiveSession:
         return ack
 
     async def execute_once(
-        self, actor: Actor, command: AnyCommand, cid: str | None
+        self,
+        actor: Actor,
+        command: AnyCommand,
+        cid: str | None,
+        still: Callable[[], bool] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """`execute`, and whether this call decided the command: False when the
-        acknowledgement is a remembered refusal given again to a retry."""
+        acknowledgement is a remembered refusal given again to a retry.
+
+        `still`, checked once the session's lock is held, says whether the
+        sender's connection may still act (not revoked meanwhile). An accepted
+        command's `seq` is the last seq the sender may see as of it: never one
+        of an event private to others (invariant 9)."""
         key = (actor, cid) if cid else None
         if key is not None and key in self._results:
             return self._results[key], False
         async with self.lock:
+            if still is not None and not still():
+                return error_ack("not_joined", "This connection was closed; connect again."), False
             if key is not None and key in self._results:
                 return self._results[key], False
             ack = await self._execute_locked(actor, command, cid)
+            if ack["ok"] and actor != "system":
+                ack = {"ok": True, "seq": self.seen(actor, ack["seq"])}
             kind = command_type(command)
             self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
             retryable = ("unavailable", "conflict", "internal_error")
@@ -168,7 +205,7 @@ class LiveSession:
             if self._stale:
                 new += await self._catch_up()
             if self._repeated_signal(actor, command):
-                ack: dict[str, Any] = {"ok": True, "seq": self.head}
+                ack: dict[str, Any] = {"ok": True, "seq": self.seen(actor)}  # type: ignore[arg-type]
                 if cid:  # a retry of it is answered the same, even once the time-out ended
                     self._remember((actor, cid), ack)
                 return ack
@@ -261,6 +298,7 @@ class LiveSession:
         ]
         self.state = after
         self.head = head
+        self._saw(stored)
         self._metrics.events.inc(len(records))
         return stored
 
@@ -282,6 +320,7 @@ class LiveSession:
                 for record in fresh:
                     self.state = evolve(self.state, decode_event(record.body))
                     self.head = record.seq
+                self._saw(fresh)
             if fresh:
                 await self._delivered(fresh)
 

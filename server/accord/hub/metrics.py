@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 class HubMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.commands = Counter(
             "accord_commands_total",
             "Commands received, by type and outcome (ok or the refusal code).",
@@ -33,4 +34,16 @@ class HubMetrics:
         )
         self.timers_fired = Counter(
             "accord_timers_fired_total", "Timer deadlines fired by this node.", registry=registry
+        )
+        self.refused_connections = Counter(
+            "accord_connections_refused_total",
+            "Sockets and handshakes refused or closed before they authenticated, by reason "
+            "(a connect_error code, unauthenticated_cap, handshake_timeout).",
+            ["reason"],
+            registry=registry,
+        )
+        self.slow_consumers = Counter(
+            "accord_slow_consumers_total",
+            "Connections cut off because they did not read what they were sent.",
+            registry=registry,
         )

@@ -15,19 +15,24 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import msgpack
+import msgspec
 
 from accord.store.base import Record
 
 _pack: Final = msgpack.Packer(autoreset=True).pack
+_encode: Final = msgspec.msgpack.Encoder().encode
 
 #: The envelope's keys as msgpack strings. A body holding one of them (the
 #: `at` of `timeout.scheduled`) is decoded instead, so the envelope's value
 #: replaces the body's exactly as in `record_to_wire`.
 _ENVELOPE_KEYS: Final = (b"\xa3seq", b"\xa2at", b"\xa5actor")
 
-#: `{"type": 2 (EVENT), "data": ["events", {"epoch": ` … `, "events": [` … `]}], "nsp": "/"}`
-_EVENTS_HEAD: Final = b"\x83\xa4type\x02\xa4data\x92\xa6events\x82\xa5epoch"
+#: `{"type": 2 (EVENT), "data": ["events", {"epoch": ` … `, "events": [` … `],
+#: "state": ` … `}], "nsp": "/"}`, the inner map with or without `state`.
+_PACKET_HEAD: Final = b"\x83\xa4type\x02\xa4data\x92\xa6events"
+_EPOCH_KEY: Final = b"\xa5epoch"
 _EVENTS_KEY: Final = b"\xa6events"
+_STATE_KEY: Final = b"\xa5state"
 _NSP: Final = b"\xa3nsp\xa1/"
 
 
@@ -68,9 +73,10 @@ def wire_event(record: Record) -> bytes:
     )
 
 
-def events_packet(epoch: str, events: Sequence[bytes]) -> bytes:
-    """The msgpack Socket.IO packet of `emit("events", {"epoch": epoch, "events": [...]})`
-    for events already encoded by `wire_event`."""
+def events_packet(epoch: str, events: Sequence[bytes], state: bytes | None = None) -> bytes:
+    """The msgpack Socket.IO packet of `emit("events", {"epoch": epoch, "events":
+    [...], "state": ...})` for events already encoded by `wire_event` and, when
+    given, the seat's state already encoded (`encode_state`)."""
     n = len(events)
     if n <= 0x0F:
         array = bytes((0x90 | n,))
@@ -78,4 +84,28 @@ def events_packet(epoch: str, events: Sequence[bytes]) -> bytes:
         array = b"\xdc" + n.to_bytes(2, "big")
     else:
         array = b"\xdd" + n.to_bytes(4, "big")
-    return b"".join((_EVENTS_HEAD, _pack(epoch), _EVENTS_KEY, array, *events, _NSP))
+    if state is None:
+        return b"".join(
+            (_PACKET_HEAD, b"\x82", _EPOCH_KEY, _pack(epoch), _EVENTS_KEY, array, *events, _NSP)
+        )
+    return b"".join(
+        (
+            _PACKET_HEAD,
+            b"\x83",
+            _EPOCH_KEY,
+            _pack(epoch),
+            _EVENTS_KEY,
+            array,
+            *events,
+            _STATE_KEY,
+            state,
+            _NSP,
+        )
+    )
+
+
+def encode_state(view: dict[str, Any]) -> bytes:
+    """A seat's view of the state (`core.seat_update`), for `events_packet`:
+    msgspec's encoder, the same bytes as msgpack's for these plain values, at
+    less than half the cost (it runs for every seat with every batch)."""
+    return _encode(view)

@@ -1,0 +1,20 @@
+// The registry of phase views: `state.phase.kind` → its view. A new phase type
+// is one module beside these and one line here (docs/ARCHITECTURE.md, "How to
+// add a phase type"); a kind the page does not know shows its prompt.
+
+import { DEBRIEF } from "./debrief";
+import { DIALOGUE } from "./dialogue";
+import { LOBBY } from "./lobby";
+import { PROMPT_ONLY, View } from "./view";
+
+const PHASES: Readonly<Record<string, View>> = {
+  lobby: LOBBY,
+  dialogue: DIALOGUE,
+  debrief: DEBRIEF,
+};
+
+/** The view of a phase kind; none once the session ended (the frames show the end). */
+export function phaseView(kind: string): View | null {
+  if (kind === "ended") return null;
+  return PHASES[kind] ?? PROMPT_ONLY;
+}
