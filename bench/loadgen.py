@@ -13,7 +13,10 @@ commands acknowledged and events delivered in the window, and for each command
 sent in it the time from its send to its events' arrival at every seat in their
 audience (the last of the three), and to its ack. Whole-run integrity: every
 seat's seqs must increase (else out of order), and every event the server
-acknowledged must reach every seat of its audience (else lost); refusals,
+acknowledged must reach every seat of its audience (else lost). Accord numbers
+each seat's events by itself (protocol 3), the baselines and older Accords
+send the log's seqs: the mediator is in every audience, so its stream numbers
+the log, and a partner's k-th event is the k-th of it in the partner's audience; refusals,
 ack time-outs and late sends are counted.
 
 Times are `time.monotonic()`, the same clock in every process of the machine,
@@ -87,11 +90,18 @@ class Session:
         self.ports: dict[str, int] = spec.get("ports", {})  # seat -> node, if not run.port
         self.conns: dict[str, SioClient] = {}
         self.last = [0, 0, 0]  # last seq each seat received
-        # seq -> [audience mask, is a system event, arrival at mediator, partner_a, partner_b]
+        # The mediator is in every audience, so its stream numbers the log:
+        # log seq -> [audience mask, is a system event, arrival at the mediator].
         self.log: dict[int, list[Any]] = {}
-        # (sent at, acked at or None, first seq, last seq); first/last 0 when refused
+        # Each partner's arrivals, in its own order: a server that numbers each
+        # seat's events by itself (protocol 3) and one that sends the log's seqs
+        # (with holes) both give the k-th event a partner may see as its k-th
+        # arrival, which is the k-th record of the mediator's stream in its audience.
+        self.arrivals: tuple[list[float], list[float], list[float]] = ([], [], [])
+        # (sent at, acked at or None, sender's seat index, ack seq in the sender's
+        # numbering); the ack seq is 0 when refused
         self.commands: list[tuple[float, float | None, int, int]] = []
-        self.acked = 0  # the seq of the last acknowledged command
+        self.acked = [0, 0, 0]  # the highest ack seq each seat was given
         self.cid = 0
         self.debrief = asyncio.Event()
         self.stopped = False
@@ -101,20 +111,21 @@ class Session:
             return
         last = self.last[seat_index]
         log = self.log
+        arrivals = self.arrivals[seat_index]
         for event in data["events"]:
             seq = event["seq"]
             if seq <= last:
                 self.run.out_of_order += 1
                 continue
             last = seq
-            record = log.get(seq)
-            if record is None:
+            if seat_index == 0:
                 audience = event["audience"]
                 mask = 7 if len(audience) == 3 else audience_mask(audience)
-                record = log[seq] = [mask, event["actor"] == "system", None, None, None]
-                if event["type"] == "debrief.started":
-                    self.debrief.set()
-            record[2 + seat_index] = now
+                log[seq] = [mask, event["actor"] == "system", now]
+            else:
+                arrivals.append(now)
+            if event["type"] == "debrief.started":
+                self.debrief.set()
         self.last[seat_index] = last
         self.run.last_arrival = now
 
@@ -136,24 +147,50 @@ class Session:
         """Send one command and wait for its ack; False if the script cannot go on."""
         self.cid += 1
         command = {"cid": f"c{self.cid}", **step.command}
+        seat = SEATS.index(step.seat)
         sent = time.monotonic()
         try:
             async with asyncio.timeout(ACK_TIMEOUT):
                 ack = await self.conns[step.seat].emit("command", command)
         except TimeoutError:
             self.run.errors["ack_timeout"] += 1
-            self.commands.append((sent, None, 0, 0))
+            self.commands.append((sent, None, seat, 0))
             return False
         acked = time.monotonic()
         if not isinstance(ack, dict) or not ack.get("ok"):
             code = ack.get("error", {}).get("code", "?") if isinstance(ack, dict) else "?"
             self.run.errors[f"refused:{code}"] += 1
-            self.commands.append((sent, acked, 0, 0))
+            self.commands.append((sent, acked, seat, 0))
             return False
         seq = ack["seq"]
-        self.commands.append((sent, acked, self.acked + 1, seq))
-        self.acked = seq
+        self.commands.append((sent, acked, seat, seq))
+        self.acked[seat] = max(self.acked[seat], seq)
         return True
+
+    def visible(self) -> tuple[list[int], list[int], list[int]]:
+        """The log seqs each seat may see, in order, as far as the mediator's
+        stream tells (the mediator's own: every one it received)."""
+        seen: tuple[list[int], list[int], list[int]] = (list(self.log), [], [])
+        for seq, record in self.log.items():
+            mask = record[0]
+            if mask & 2:
+                seen[1].append(seq)
+            if mask & 4:
+                seen[2].append(seq)
+        return seen
+
+    def owed(self) -> int:
+        """Deliveries still owed: every seat must have every event of its
+        audience, up to the highest the mediator received or any ack implied."""
+        seen = self.visible()
+        owed = 0
+        for i in range(3):
+            got = len(self.log) if i == 0 else len(self.arrivals[i])
+            expected = max(len(seen[i]), self.acked[i])
+            if i == 0:
+                expected = max(expected, max(self.log, default=0))
+            owed += max(0, expected - got)
+        return owed
 
     async def play_setup(self) -> None:
         for step in setup():
@@ -248,21 +285,8 @@ class Run:
                 return
 
     def missing(self) -> int:
-        """Deliveries still owed: for every seq up to the highest known, each seat of
-        its audience must have it (the mediator is in every audience)."""
-        owed = 0
-        for s in self.sessions:
-            head = max(s.acked, max(s.log, default=0))
-            for seq in range(1, head + 1):
-                record = s.log.get(seq)
-                if record is None:
-                    owed += 1
-                    continue
-                mask = record[0]
-                for i in range(3):
-                    if mask >> i & 1 and record[2 + i] is None:
-                        owed += 1
-        return owed
+        """Deliveries still owed, over every session (`Session.owed`)."""
+        return sum(s.owed() for s in self.sessions)
 
     def report(self, schedule: Schedule) -> dict[str, Any]:
         steps: list[dict[str, Any]] = [
@@ -275,32 +299,50 @@ class Run:
                 steps[w]["skipped"] += skipped
         for s in self.sessions:
             log = s.log
-            for record in log.values():
-                for t in record[2:]:
-                    if t is not None and (w := window_of(t)) >= 0:
-                        steps[w]["deliveries"] += 1
-            for sent, acked, first, last in s.commands:
-                if acked is not None and first and (w := window_of(acked)) >= 0:
-                    steps[w]["acked"] += 1
+            seen = s.visible()
+            # For each partner: log seq -> the time it arrived there, if it did.
+            at: list[dict[int, float]] = [{}]
+            for i in (1, 2):
+                at.append(dict(zip(seen[i], s.arrivals[i], strict=False)))
+            for t in (
+                *(r[2] for r in log.values()),
+                *s.arrivals[1],
+                *s.arrivals[2],
+            ):
+                if (w := window_of(t)) >= 0:
+                    steps[w]["deliveries"] += 1
+            done = 0  # the log seq of the last event of the previous accepted command
+            for sent, acked, seat, seq in s.commands:
+                last = 0
+                if acked is not None and seq:
+                    if (w := window_of(acked)) >= 0:
+                        steps[w]["acked"] += 1
+                    # The ack's seq, in the sender's numbering, to the log's.
+                    if seat == 0:
+                        last = seq
+                    elif seq <= len(seen[seat]):
+                        last = seen[seat][seq - 1]
+                first, done = done + 1, max(done, last)
                 w = window_of(sent)
                 if w < 0:
                     continue
                 step = steps[w]
                 step["sent"] += 1
-                if acked is None or not first:
+                if acked is None or not seq:
                     continue
                 step["ack_ms"].append(round((acked - sent) * 1000, 3))
-                arrived = 0.0
-                for seq in range(first, last + 1):
-                    record = log.get(seq)
+                arrived = 0.0 if last else -1.0
+                for g in range(first, last + 1):
+                    record = log.get(g)
                     if record is None:
                         arrived = -1.0
                         break
                     if record[1]:
                         continue  # a timer's event, not this command's
-                    for i in range(3):
+                    arrived = max(arrived, record[2])
+                    for i in (1, 2):
                         if record[0] >> i & 1:
-                            t = record[2 + i]
+                            t = at[i].get(g)
                             if t is None:
                                 arrived = -1.0
                                 break

@@ -170,7 +170,8 @@ async def test_session_create_json_while_the_database_is_open(tmp_path: Path) ->
         )
         assert done.returncode == 0, done.stderr
         result = json.loads(done.stdout)
-        assert set(result) == {"session_id", "title", "playbook", "seats"}
+        assert set(result) == {"session_id", "title", "playbook", "case_id", "seats"}
+        assert result["case_id"] is None
         assert result["title"] == "Ann & Bo"
         assert result["playbook"] == "speaker-listener"
         assert sorted(result["seats"]) == sorted(SEATS)
@@ -192,6 +193,96 @@ async def test_session_create_json_while_the_database_is_open(tmp_path: Path) ->
         assert sorted(i.seat for i in invites) == sorted(SEATS)
     finally:
         await server_side.close()
+
+
+# case create, list, show; session create --case
+
+
+async def test_cases_from_the_shell(tmp_path: Path) -> None:
+    added = run(
+        "mediator",
+        "add",
+        "ann@example.org",
+        "--data-dir",
+        tmp_path,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    args = ("--data-dir", tmp_path)
+    done = run("case", "list", *args)
+    assert done.returncode == 0, done.stderr
+    assert "No cases yet" in done.stdout
+    owner = ("--mediator", "Ann@Example.org")
+    done = run("case", "create", *args, "--name-a", " Sam ", "--name-b", "Alex", *owner, "--json")
+    assert done.returncode == 0, done.stderr
+    case = json.loads(done.stdout)
+    assert case["names"] == {"partner_a": "Sam", "partner_b": "Alex"}
+    assert case["title"] == "Sam & Alex"
+    assert case["owner"] is not None
+    done = run("case", "create", *args, "--name-a", "Kai", "--name-b", "Robin", "--title", "Spring")
+    assert done.returncode == 0, done.stderr
+    assert "Created case" in done.stdout and "Spring (Kai & Robin)" in done.stdout
+    assert "accord session create --case" in done.stdout
+
+    # Sessions in the case, in order; each starts with the case's names.
+    first = run(
+        "session", "create", *args, "--case", case["id"], "--playbook", "check-in", "--json"
+    )
+    assert first.returncode == 0, first.stderr
+    first_id = json.loads(first.stdout)["session_id"]
+    assert json.loads(first.stdout)["case_id"] == case["id"]
+    second = run("session", "create", *args, "--case", case["id"], "--playbook", "speaker-listener")
+    assert second.returncode == 0, second.stderr
+    assert f"In case {case['id']}." in second.stdout
+
+    store = await SqliteStore.open(tmp_path / "accord.sqlite3")
+    try:
+        sessions = await store.case_sessions(case["id"])
+        assert [s.playbook_name for s in sessions] == ["check-in", "speaker-listener"]
+        assert sessions[0].id == first_id
+        # The case's owner sees them; the audit trail says the shell made them.
+        assert {s.created_by for s in sessions} == {case["owner"]}
+        audit = await store.audit_entries(first_id)
+        assert (audit[0].actor, audit[0].action) == ("shell", "session.create")
+        records = await store.read(first_id)
+        assert [r.actor for r in records] == ["system"]
+    finally:
+        await store.close()
+
+    done = run("case", "list", *args)
+    assert done.returncode == 0, done.stderr
+    assert f"{case['id']}  Sam & Alex: Sam & Alex, 2 session(s)" in done.stdout
+    assert "Spring: Kai & Robin, 0 session(s)" in done.stdout
+    mine = json.loads(run("case", "list", *args, "--mediator", "ann@example.org", "--json").stdout)
+    assert [c["id"] for c in mine] == [case["id"]]
+    done = run("case", "show", *args, case["id"])
+    assert done.returncode == 0, done.stderr
+    assert "Partner A: Sam" in done.stdout and "Partner B: Alex" in done.stdout
+    assert "1. " in done.stdout and "Check-in (open)" in done.stdout
+    assert "2. " in done.stdout and "Speaker-Listener (PREP) (open)" in done.stdout
+    shown = json.loads(run("case", "show", *args, case["id"], "--json").stdout)
+    assert [s["id"] for s in shown["sessions"]][:1] == [first_id]
+
+
+def test_case_refusals(tmp_path: Path) -> None:
+    args = ("--data-dir", tmp_path)
+    done = run("case", "create", *args, "--name-a", "  ", "--name-b", "Alex")
+    assert done.returncode == 1
+    assert "name is empty" in done.stderr
+    done = run("case", "create", *args, "--name-a", "x" * 41, "--name-b", "Alex")
+    assert (done.returncode, "at most 40" in done.stderr) == (1, True)
+    done = run("case", "create", *args, "--name-a", "A", "--name-b", "B", "--mediator", "no@x.org")
+    assert done.returncode == 1
+    assert "there is no mediator no@x.org" in done.stderr
+    done = run("case", "show", *args, "nope")
+    assert done.returncode == 1
+    assert "There is no case 'nope'" in done.stderr
+    done = run("session", "create", *args, "--case", "nope", "--playbook", "check-in")
+    assert done.returncode == 1
+    assert "There is no case 'nope'" in done.stderr
+    assert run("case", "create", *args, "--name-a", "A").returncode == 2  # --name-b is required
+    assert "No cases yet" in run("case", "list", *args).stdout  # nothing was made
 
 
 def test_session_create_plain_output(tmp_path: Path) -> None:

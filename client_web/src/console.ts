@@ -1,12 +1,14 @@
 // The mediator console: first-run setup, login, the session list, creating a
-// session with its invite links, and the live view of one session.
+// session with its invite links, the cases (cases.ts), and the live view of
+// one session.
 
-import { ApiError, InviteInfo, SessionInfo, api, mayBeLoggedIn, rememberLogin } from "./api";
+import { ApiError, CaseNames, InviteInfo, SessionInfo, api, errorText, mayBeLoggedIn, rememberLogin } from "./api";
+import { CaseScreens, showCase, showCases } from "./cases";
 import { append, copyText, field, h, safeGet, safeSet, setText } from "./dom";
 import { mountLive } from "./live";
 import { Seat } from "./protocol";
 import { Store } from "./store";
-import { consoleNames } from "./text";
+import { consoleNamer } from "./text";
 
 interface Links {
   partner_a?: string;
@@ -29,19 +31,26 @@ function tokenOf(joinUrl: string): string {
   return i >= 0 ? joinUrl.slice(i + 1) : "";
 }
 
-function errorText(err: unknown): string {
-  return err instanceof ApiError ? err.message : "Something went wrong. Try again.";
-}
-
 export function mountConsole(root: HTMLElement): void {
   const who = h("span", { class: "who" });
   const sessionsLink = h("a", { href: "/console", text: "Sessions" });
+  const casesLink = h("a", { href: "/console#cases", text: "Cases" });
   const logout = h("button", { type: "button", class: "small", text: "Log out" });
-  const nav = h("nav", { class: "topnav", "aria-label": "Console", hidden: true }, who, sessionsLink, logout);
+  const nav = h("nav", { class: "topnav", "aria-label": "Console", hidden: true }, who, casesLink, sessionsLink, logout);
   const header = h("header", { class: "topbar" }, h("span", { class: "brand", text: "Accord" }), h("span", { class: "session-title", text: "Mediator console" }), nav);
   const main = h("main", { class: "console-main", id: "main" });
   root.replaceChildren(header, main);
   let live: Store | null = null;
+  const screens: CaseScreens = { main, opened: openNew };
+
+  /** A session just created: its three links (the console keeps them), then its page. */
+  async function openNew(session: SessionInfo): Promise<void> {
+    for (const seat of ["partner_a", "partner_b", "mediator"] as const) {
+      const invite = await api.invite(session.id, seat);
+      saveLink(session.id, seat, invite.join_url);
+    }
+    location.hash = `session=${session.id}`;
+  }
 
   logout.addEventListener("click", async () => {
     try {
@@ -87,7 +96,10 @@ export function mountConsole(root: HTMLElement): void {
     if (nav.hidden) return;
     stopLive();
     const m = /^#session=([A-Za-z0-9_-]+)$/.exec(location.hash);
+    const c = /^#case=([A-Za-z0-9_-]+)$/.exec(location.hash);
     if (m && m[1]) await showSession(m[1]);
+    else if (c && c[1]) await showCase(screens, c[1]);
+    else if (location.hash === "#cases") await showCases(screens);
     else await showList();
   }
 
@@ -154,7 +166,12 @@ export function mountConsole(root: HTMLElement): void {
       create,
       error,
     );
-    const list = h("section", { class: "card", "aria-labelledby": "list-title" }, h("h2", { id: "list-title", text: "Your sessions" }));
+    const list = h(
+      "section",
+      { class: "card", "aria-labelledby": "list-title" },
+      h("h2", { id: "list-title", text: "Your sessions" }),
+      h("p", { class: "hint" }, "A couple's sessions over time belong in a case: ", h("a", { href: "#cases", text: "open the cases" }), "."),
+    );
     main.replaceChildren(h("div", { class: "console-grid" }, form, list));
 
     const playbooks = await api.playbooks().catch((err: unknown) => {
@@ -172,11 +189,7 @@ export function mountConsole(root: HTMLElement): void {
       setText(error, "");
       try {
         const session = await api.createSession(playbook.value, title.value.trim() || null);
-        for (const seat of ["partner_a", "partner_b", "mediator"] as const) {
-          const invite = await api.invite(session.id, seat);
-          saveLink(session.id, seat, invite.join_url);
-        }
-        location.hash = `session=${session.id}`;
+        await openNew(session);
       } catch (err) {
         setText(error, errorText(err));
       } finally {
@@ -230,19 +243,29 @@ export function mountConsole(root: HTMLElement): void {
       return;
     }
     document.title = `${info.title} — Accord`;
+    // A session of a case: the case's names for the partners, and the way back to it.
+    let names: CaseNames | null = null;
+    let caseLink: HTMLElement | null = null;
+    if (info.case_id) {
+      const caseId = info.case_id;
+      const found = await api.case(caseId).catch(() => null);
+      names = found?.names ?? null;
+      caseLink = h("p", null, h("a", { href: `#case=${caseId}`, text: `← Case: ${found?.title ?? caseId}` }));
+    }
     const linksCard = h("section", { class: "card links", "aria-labelledby": "links-title" });
     const liveBox = h("div", { class: "live" }, h("p", { role: "status", text: "Connecting to the session…" }));
     main.replaceChildren(
       h(
         "div",
         { class: "session-head" },
+        caseLink,
         h("h1", { text: info.title }),
         h("p", { class: "detail", text: `${info.playbook} · ${info.status} · session ${info.id}` }),
       ),
       linksCard,
       liveBox,
     );
-    renderLinks(info, linksCard);
+    renderLinks(info, linksCard, consoleNamer(() => names));
     if (info.status === "ended" && !linksOf(id).mediator) {
       // Still viewable: a new mediator invite is refused for an ended session.
       liveBox.replaceChildren(h("p", { class: "detail", text: "This session has ended." }));
@@ -293,7 +316,7 @@ export function mountConsole(root: HTMLElement): void {
     store.start();
   }
 
-  function renderLinks(info: SessionInfo & { invites: InviteInfo[] }, card: HTMLElement): void {
+  function renderLinks(info: SessionInfo & { invites: InviteInfo[] }, card: HTMLElement, consoleNames: (seat: string) => string): void {
     const links = linksOf(info.id);
     const rows = (["partner_a", "partner_b"] as const).map((seat) => {
       const label = consoleNames(seat);

@@ -19,7 +19,7 @@ import { phaseView } from "./phases";
 import { MediatorContext, MediatorPart, Overrides, View, specOf } from "./phases/view";
 import { PARTNERS, Partner, WireEvent, str } from "./protocol";
 import { Store } from "./store";
-import { consoleNames } from "./text";
+import { consoleNamer } from "./text";
 import {
   Banners,
   StoppedCard,
@@ -41,7 +41,8 @@ export interface LiveOptions {
 }
 
 export function mountLive(container: HTMLElement, store: Store, opts: LiveOptions = {}): void {
-  const name = consoleNames;
+  // The partners' display names where the session has them (a session of a case).
+  const name = consoleNamer(() => store.state?.names);
   const banners = new Banners();
   const stopped = new StoppedCard(store, { seat: "mediator", newLink: opts.newLink });
   const drafts = new Drafts(`${store.session}:mediator`);
@@ -128,6 +129,7 @@ export function mountLive(container: HTMLElement, store: Store, opts: LiveOption
 
   // -- the phase's and the overlay's parts ------------------------------------------------------
   const parts = new Map<View, MediatorPart>();
+  const partCards = h("div", { class: "part-cards" });
   function partOf(view: View, over: boolean): MediatorPart {
     let part = parts.get(view);
     if (!part) {
@@ -135,6 +137,7 @@ export function mountLive(container: HTMLElement, store: Store, opts: LiveOption
       parts.set(view, part);
       if (part.now) (over ? overlayNow : phaseNow).append(part.now);
       if (part.controls) (over ? overlayControls : phaseControls).append(part.controls);
+      if (part.el) partCards.append(part.el);
     }
     return part;
   }
@@ -212,7 +215,7 @@ export function mountLive(container: HTMLElement, store: Store, opts: LiveOption
       "div",
       { class: "live-grid" },
       h("div", { class: "live-col" }, nowCard, controls),
-      h("div", { class: "live-col" }, transcriptCard, privateCard, notesCard),
+      h("div", { class: "live-col" }, partCards, transcriptCard, privateCard, notesCard),
       h("div", { class: "live-col" }, balanceCard),
     ),
   );
@@ -247,6 +250,7 @@ export function mountLive(container: HTMLElement, store: Store, opts: LiveOption
     for (const part of parts.values()) {
       if (part.now) show(part.now, part === phasePart || part === overlayPart);
       if (part.controls) show(part.controls, part === overlayPart || (part === phasePart && !overlayPart));
+      if (part.el) show(part.el, part === phasePart || part === overlayPart);
     }
     timeOut.render(view);
     const line = state.ended ? "The session has ended." : overlayLine ?? phaseLine ?? view.prompt.text;
@@ -349,8 +353,8 @@ export function mountLive(container: HTMLElement, store: Store, opts: LiveOption
         "tr",
         null,
         h("th", { scope: "col", text: "" }),
-        h("th", { scope: "col" }, h("span", { class: "swatch", style: `background:${COLOURS.partner_a}` }), "Partner A"),
-        h("th", { scope: "col" }, h("span", { class: "swatch", style: `background:${COLOURS.partner_b}` }), "Partner B"),
+        h("th", { scope: "col" }, h("span", { class: "swatch", style: `background:${COLOURS.partner_a}` }), name("partner_a")),
+        h("th", { scope: "col" }, h("span", { class: "swatch", style: `background:${COLOURS.partner_b}` }), name("partner_b")),
       ),
     );
     const body = h("tbody");

@@ -14,7 +14,8 @@ import { phaseView } from "./phases";
 import { Headline, PartnerContext, PartnerPart, View, specOf } from "./phases/view";
 import { CONNECTION_ENDED, Partner, otherPartner } from "./protocol";
 import { Store } from "./store";
-import { partnerNames } from "./text";
+import { NameCard } from "./names";
+import { partnerName, partnerNames } from "./text";
 import {
   Banners,
   StoppedCard,
@@ -41,7 +42,7 @@ const SESSION_GONE = new Set(["session_deleted", "session_not_found"]);
 export function mountPartner(root: HTMLElement, store: Store): void {
   const me = store.seat as Partner;
   const partner = otherPartner(me);
-  const name = partnerNames(me);
+  const name = partnerNames(me, () => store.state?.names);
   const drafts = new Drafts(`${store.session}:${me}`);
   const banners = new Banners();
   const stopped = new StoppedCard(store, { seat: "partner" });
@@ -63,7 +64,7 @@ export function mountPartner(root: HTMLElement, store: Store): void {
 
   // -- header --------------------------------------------------------------------
   const title = h("span", { class: "session-title" });
-  const seatLabel = h("span", { class: "seat-label", text: me === "partner_a" ? "You are Partner A" : "You are Partner B" });
+  const seatLabel = h("span", { class: "seat-label", "data-testid": "seat-label" });
   const header = h("header", { class: "topbar" }, h("span", { class: "brand", text: "Accord" }), title, seatLabel);
 
   // -- where we are --------------------------------------------------------------
@@ -105,6 +106,10 @@ export function mountPartner(root: HTMLElement, store: Store): void {
       transcript.el,
     ),
   );
+
+  // -- my display name: I may change it when the server says so (`may`, `hints`) -------------
+  const myName = new NameCard(me, act);
+  side.append(myName.el);
 
   // -- the time-out button: always visible, always working ---------------------------------
   const reasonBox = h("input", { type: "text", maxLength: 1000, "data-testid": "timeout-reason", autocomplete: "off" });
@@ -198,6 +203,9 @@ export function mountPartner(root: HTMLElement, store: Store): void {
     thaw(root);
     setText(title, store.title);
     document.title = `${store.title} — Accord`;
+    const mine = state.names?.[me];
+    setText(seatLabel, mine ? `You are ${mine}` : `You are ${partnerName(me, null)}`);
+    myName.render(view, dead);
     stopped.render();
     banners.render(store);
     presenceList(store, name, presence, seatOrder(me));
@@ -231,7 +239,7 @@ export function mountPartner(root: HTMLElement, store: Store): void {
     // Who is not here (the full list is further down; on a phone, this is what matters)
     const missing = store.status !== "live" ? [] : [partner, "mediator" as const].filter((s) => store.presence[s] !== "joined");
     const awayText = missing
-      .map((s) => `${s === "mediator" ? "The mediator" : "Your partner"}: ${presenceWord(store.presence[s])}`)
+      .map((s) => `${name(s)}: ${presenceWord(store.presence[s])}`)
       .join(" · ");
     setText(away, awayText);
     show(away, awayText !== "");

@@ -1,9 +1,9 @@
-// The wire contract (docs/PROTOCOL.md, version 2), as TypeScript types.
+// The wire contract (docs/PROTOCOL.md, version 3), as TypeScript types.
 // Only what PROTOCOL.md promises is relied on; unknown fields are ignored.
 // No rule lives here: what a seat may do now comes with every snapshot and
 // batch (`may`, `overrides`, `hints`, `prompt`).
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type Partner = "partner_a" | "partner_b";
 export type Seat = "mediator" | Partner;
@@ -125,7 +125,15 @@ export interface Prompt {
 }
 
 /** For some types of `may`, what a client needs to fill the command in. */
+/** The partners' display names, as the session holds them (a case's, renamed with `names.set`). */
+export interface Names {
+  partner_a: string;
+  partner_b: string;
+}
+
 export interface Hints {
+  /** The partners this seat may name (a partner: only itself), and the length limit. */
+  "names.set"?: { seats: Partner[]; max_chars: number };
   statement?: { max_chars: number };
   reflect?: { step: string };
   /** The seats the floor may be granted to without a reason (the first in the queue). */
@@ -146,6 +154,8 @@ export interface SessionState {
   timers: Timer[];
   schedule: Schedule | null;
   admitted: Partner[];
+  /** The partners' display names ("" until named: say "Partner A" / "Partner B"). */
+  names?: Names;
   playbook: Playbook;
   ended: boolean;
   role: Role;
@@ -193,6 +203,7 @@ export interface Refused {
 
 /** Every event has these; the rest depends on `type` (see PROTOCOL.md). */
 export interface WireEvent {
+  /** This seat's own count: its n-th event has seq n. Compare seqs of one seat only. */
   seq: number;
   at: number;
   actor: Actor;

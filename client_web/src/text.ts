@@ -1,30 +1,46 @@
 // Words for people: seat names and one line per event for the transcripts.
 
-import { Actor, Seat, WireEvent, num, seats, str } from "./protocol";
+import { Actor, Names, Partner, Seat, WireEvent, num, seats, str } from "./protocol";
 
 export type Namer = (seat: Actor | string) => string;
+/** Where a namer finds the partners' display names now (the session's state). */
+export type NamesNow = () => Partial<Names> | null | undefined;
 
-/** Names as the mediator sees them. */
-export const consoleNames: Namer = (seat) => {
-  switch (seat) {
-    case "partner_a":
-      return "Partner A";
-    case "partner_b":
-      return "Partner B";
-    case "mediator":
-      return "Mediator";
-    case "system":
-      return "Accord";
-    default:
-      return String(seat);
-  }
-};
+const SEAT_WORDS: Record<Partner, string> = { partner_a: "Partner A", partner_b: "Partner B" };
+const NO_NAMES: NamesNow = () => null;
 
-/** Names as a partner sees them: "You", "Your partner", "The mediator". */
-export function partnerNames(me: Seat): Namer {
+/** A partner's display name, else "Partner A" / "Partner B" (not named yet). */
+export function partnerName(seat: Partner, names: Partial<Names> | null | undefined): string {
+  return names?.[seat] || SEAT_WORDS[seat];
+}
+
+/** Names as the mediator sees them: the partners' display names where the
+ * session has them (a session of a case), else "Partner A" / "Partner B". */
+export function consoleNamer(names: NamesNow = NO_NAMES): Namer {
+  return (seat) => {
+    switch (seat) {
+      case "partner_a":
+      case "partner_b":
+        return partnerName(seat, names());
+      case "mediator":
+        return "Mediator";
+      case "system":
+        return "Accord";
+      default:
+        return String(seat);
+    }
+  };
+}
+
+/** The console's names where no session is at hand. */
+export const consoleNames: Namer = consoleNamer();
+
+/** Names as a partner sees them: "You", the other partner's display name
+ * (else "Your partner"), "The mediator". */
+export function partnerNames(me: Seat, names: NamesNow = NO_NAMES): Namer {
   return (seat) => {
     if (seat === me) return "You";
-    if (seat === "partner_a" || seat === "partner_b") return "Your partner";
+    if (seat === "partner_a" || seat === "partner_b") return names()?.[seat] || "Your partner";
     if (seat === "mediator") return "The mediator";
     if (seat === "system") return "Accord";
     return String(seat);
@@ -171,6 +187,25 @@ export function describe(e: WireEvent, name: Namer): Line | null {
         : { who: "Accord", text: "Debrief completed", kind: "system" };
     case "note.added":
       return { who: "Mediator", text: "private note", kind: "private", quote: str(e, "text") };
+    case "names.changed": {
+      // The first naming (from the case, by the system) is bookkeeping.
+      const renamed = str(e, "seat");
+      if (renamed !== "partner_a" && renamed !== "partner_b") return null;
+      const names = e["names"] as Partial<Names> | undefined;
+      return { who: by, text: `renamed ${SEAT_WORDS[renamed]}: “${names?.[renamed] ?? ""}”`, kind: "system" };
+    }
+    case "comfort.finished":
+      return { who: seat, text: "finished the comfort scale", kind: "system" };
+    case "measure.submitted":
+      return { who: seat, text: "submitted the questionnaire", kind: "system" };
+    case "measure.scored": {
+      const band = str(e, "band");
+      return {
+        who: seat,
+        text: `questionnaire score ${num(e, "score")} of ${num(e, "low")}–${num(e, "high")}${band ? ` (${band})` : ""} (private)`,
+        kind: "private",
+      };
+    }
     default:
       return null;
   }

@@ -1,4 +1,4 @@
 """Accord: a real-time server for mediated sessions."""
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3

@@ -117,6 +117,7 @@ class AccordApp:
                 Playbooks(settings.protocols_dir),
                 hub.revoke,
                 clock=self._clock,
+                rename_in_session=hub.rename,
             ),
             Route("/metrics", self._metrics, methods=["GET"]),
             *_web_routes(),

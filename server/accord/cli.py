@@ -2,7 +2,10 @@
 
     accord serve [--host H] [--port P] [--data-dir D] [--config F] [--redis URL] ...
     accord mediator add EMAIL [--password-stdin] [--redis URL]
-    accord session create --playbook NAME [--title T] [--json] [--redis URL]
+    accord session create --playbook NAME [--case ID] [--title T] [--json] [--redis URL]
+    accord case create --name-a A --name-b B [--title T] [--mediator EMAIL] [--json]
+    accord case list [--mediator EMAIL] [--json]
+    accord case show ID [--json]
     accord protocols check FILE...
     accord bench [--quick] [--mode embedded|redis] ...   (from a source checkout)
 
@@ -95,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--playbook", required=True, metavar="NAME", help="a playbook's name")
     create.add_argument("--title", metavar="TITLE", help="default: the playbook's title")
+    create.add_argument(
+        "--case",
+        metavar="ID",
+        help="create it in this case: it starts with the case's names for the partners",
+    )
     create.add_argument("--json", action="store_true", help="print the result as JSON")
     create.add_argument(
         "--public-url",
@@ -104,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_store_options(create)
     create.set_defaults(run=_session_create)
+
+    _add_case(commands)
 
     protocols = commands.add_parser("protocols", help="work with playbook files")
     protocol_commands = protocols.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -166,11 +176,13 @@ def _session_create(args: argparse.Namespace) -> int:
         url = running_address(settings)
         if url is not None:
             settings = dataclasses.replace(settings, public_url=url)
-    result = asyncio.run(_create_session(settings, args.playbook, args.title))
+    result = asyncio.run(_create_session(settings, args.playbook, args.title, args.case))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"Created session {result['session_id']}: {result['title']} ({result['playbook']}).")
+    if result["case_id"] is not None:
+        print(f"In case {result['case_id']}.")
     print("Join links; send each person only their own:")
     for seat, invite in result["seats"].items():
         print(f"  {seat:<10} {invite['join_url']}")
@@ -179,12 +191,28 @@ def _session_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_session(settings: Settings, playbook: str, title: str | None) -> dict[str, Any]:
+async def _create_session(
+    settings: Settings, playbook: str, title: str | None, case_id: str | None
+) -> dict[str, Any]:
     now = time.time()
     async with _store(settings) as store:
+        case = None
+        if case_id is not None:
+            case = await _refusals(service.case_for(store, case_id, None))
+        # Made from the shell, like a session without a case; in a case the
+        # case's owner sees it (the case's sessions are listed with the case).
+        created_by = None if case is None else case.owner
         session = await _refusals(
             service.create_session(
-                store, Playbooks(settings.protocols_dir), playbook, title, None, now
+                store,
+                Playbooks(settings.protocols_dir),
+                playbook,
+                title,
+                created_by,
+                now,
+                case=case,
+                log=store,
+                actor="shell",
             )
         )
         seats = {}
@@ -202,8 +230,131 @@ async def _create_session(settings: Settings, playbook: str, title: str | None) 
         "session_id": session.id,
         "title": session.title,
         "playbook": session.playbook_name,
+        "case_id": session.case_id,
         "seats": seats,
     }
+
+
+# --- case create / list / show ---------------------------------------------------
+
+
+def _add_case(commands: Any) -> None:
+    case = commands.add_parser("case", help="manage cases (a couple's sessions over time)")
+    case_commands = case.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    create = case_commands.add_parser("create", help="open a case for a couple")
+    create.add_argument("--name-a", required=True, metavar="NAME", help="partner A's display name")
+    create.add_argument("--name-b", required=True, metavar="NAME", help="partner B's display name")
+    create.add_argument("--title", metavar="TITLE", help='default: "<name A> & <name B>"')
+    create.add_argument(
+        "--mediator",
+        metavar="EMAIL",
+        help="the mediator who owns it (default: none, and every mediator sees it, "
+        "like a session made from the shell)",
+    )
+    create.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_store_options(create)
+    create.set_defaults(run=_case_create)
+
+    listing = case_commands.add_parser("list", help="list cases, oldest first")
+    listing.add_argument("--mediator", metavar="EMAIL", help="only this mediator's cases")
+    listing.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_store_options(listing)
+    listing.set_defaults(run=_case_list)
+
+    show = case_commands.add_parser("show", help="a case, its names and its sessions in order")
+    show.add_argument("case_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_store_options(show)
+    show.set_defaults(run=_case_show)
+
+
+async def _owner(store: SqliteStore | RedisStore, email: str | None) -> str | None:
+    if email is None:
+        return None
+    mediator = await store.mediator_by_email(service.normalize_email(email))
+    if mediator is None:
+        raise Failure(f"there is no mediator {email}; add one with `accord mediator add {email}`")
+    return mediator.id
+
+
+def _case_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work() -> dict[str, Any]:
+        async with _store(settings) as store:
+            owner = await _owner(store, args.mediator)
+            case = await _refusals(
+                service.create_case(store, args.name_a, args.name_b, args.title, owner, time.time())
+            )
+            return service.case_json(case)
+
+    case = asyncio.run(work())
+    if args.json:
+        print(json.dumps(case, indent=2))
+        return 0
+    names = case["names"]
+    print(
+        f"Created case {case['id']}: {case['title']} ({names['partner_a']} & {names['partner_b']})."
+    )
+    print(f"Create its sessions with: accord session create --case {case['id']} --playbook NAME")
+    return 0
+
+
+def _case_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work() -> list[dict[str, Any]]:
+        async with _store(settings) as store:
+            owner = await _owner(store, args.mediator)
+            cases = await _refusals(store.list_cases(owner))
+            listed = []
+            for case in cases:
+                sessions = await _refusals(store.case_sessions(case.id))
+                listed.append({**service.case_json(case), "session_count": len(sessions)})
+            return listed
+
+    cases = asyncio.run(work())
+    if args.json:
+        print(json.dumps(cases, indent=2))
+        return 0
+    if not cases:
+        print("No cases yet; open one with: accord case create --name-a A --name-b B")
+    for case in cases:
+        names = case["names"]
+        archived = " (archived)" if case["archived"] else ""
+        print(
+            f"{case['id']}  {case['title']}{archived}: {names['partner_a']} & "
+            f"{names['partner_b']}, {case['session_count']} session(s)"
+        )
+    return 0
+
+
+def _case_show(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work() -> dict[str, Any]:
+        async with _store(settings) as store:
+            case = await _refusals(service.case_for(store, args.case_id, None))
+            sessions = await _refusals(store.case_sessions(case.id))
+            timeline = await _refusals(service.case_timeline(store, sessions))
+            return {**service.case_json(case), "sessions": timeline}
+
+    case = asyncio.run(work())
+    if args.json:
+        print(json.dumps(case, indent=2))
+        return 0
+    names = case["names"]
+    print(f"Case {case['id']}: {case['title']}{' (archived)' if case['archived'] else ''}")
+    print(f"  Partner A: {names['partner_a']}")
+    print(f"  Partner B: {names['partner_b']}")
+    if not case["sessions"]:
+        print("  No sessions yet.")
+    for n, session in enumerate(case["sessions"], start=1):
+        when = datetime.fromtimestamp(session["created_at"], UTC)
+        print(f"  {n}. {when:%Y-%m-%d %H:%M} UTC  {session['title']} ({session['status']})")
+        for phase in session["phases"]:
+            print(f"       - {phase['title']}: {phase['outcome'].replace('_', ' ')}")
+    return 0
 
 
 # --- protocols check -----------------------------------------------------------

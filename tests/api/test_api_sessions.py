@@ -97,6 +97,7 @@ async def test_create_session(
         "created_at": clock.now,
         "created_by": mediator.id,
         "status": "open",
+        "case_id": None,
     }
     assert len(created["id"]) >= 16
     stored = await store.get_session(created["id"])

@@ -29,6 +29,10 @@ from accord.core.decide import decide
 from accord.core.errors import Rejected
 from accord.core.events import AnyEvent
 from accord.core.evolve import evolve
+from accord.core.phases.comfort_scale import ComfortScaleSpec
+from accord.core.phases.measure import MeasureSpec, definition
+from accord.core.phases.mutual_reveal import MutualRevealSpec
+from accord.core.phases.values_sort import ValuesSortSpec, deck
 from accord.core.playbook import Playbook, load_playbook, parse_playbook
 from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
 from accord.core.state import DialoguePhase, SessionState, initial_state
@@ -109,6 +113,19 @@ rounds = 1
 
 [[phases]]
 type = "debrief"
+"""
+
+
+#: A yes / maybe / no list of three items, for `playbook_source(extra_phases=…)`
+#: (after the dialogue).
+MUTUAL_REVEAL_PHASE: Final = """
+[[phases]]
+type = "mutual_reveal"
+items = [
+  { id = "check-in", text = "A weekly check-in about our intimacy" },
+  { id = "signal", text = "A safe word or signal" },
+  { id = "affection", text = "More physical affection outside sex" },
+]
 """
 
 
@@ -218,6 +235,18 @@ FLOW: Final = frozenset(
         "reflect",
         "debrief.answer",
         "timeout.end",
+        "mutual.answer",
+        "mutual.done",
+        "mutual.reveal",
+        "mutual.disclose",
+        "values.sort",
+        "values.add",
+        "values.move",
+        "values.done",
+        "values.reveal",
+        "comfort.rate",
+        "comfort.done",
+        "measure.submit",
     }
 )
 
@@ -280,8 +309,90 @@ def moves(
         ("mediator", {"type": "debrief.skip", "reason": "Both are settled."}),
         ("mediator", {"type": "note", "text": secret(("mediator",))}),
     ]
+    result += _list_moves(playbook)
+    result += _values_moves(playbook, secret)
+    result += _assessment_moves(playbook)
     if end:
         result.append(("mediator", {"type": "session.end", "reason": "Safety first."}))
+    return result
+
+
+def _list_moves(playbook: Playbook) -> list[tuple[Actor, dict[str, Any]]]:
+    """A yes / maybe / no list's answers (all at once, or the first item
+    alone, a no or a maybe), done, the reveal and a disclosure, per list."""
+    result: list[tuple[Actor, dict[str, Any]]] = []
+    for spec in playbook.phases:
+        if not isinstance(spec, MutualRevealSpec):
+            continue
+        ids = [i.id for i in spec.items]
+        every = [{"item": i, "answer": "yes"} for i in ids]
+        for p in PARTNERS:
+            result += [
+                (p, {"type": "mutual.answer", "answers": every}),
+                (p, {"type": "mutual.answer", "answers": [{"item": ids[0], "answer": "no"}]}),
+                (
+                    p,
+                    {
+                        "type": "mutual.answer",
+                        "answers": [{"item": ids[-1], "answer": "maybe", "condition": "If slow."}],
+                    },
+                ),
+                (p, {"type": "mutual.done"}),
+                (p, {"type": "mutual.disclose", "item": ids[0]}),
+            ]
+        result.append(("mediator", {"type": "mutual.reveal"}))
+    return result
+
+
+def _values_moves(playbook: Playbook, secret: Secret) -> list[tuple[Actor, dict[str, Any]]]:
+    """Values cards: the first card, the rest at once, one's own first card
+    (added and sorted), a move, a note (private to its author and the
+    mediator), done, and the reveal, per values phase."""
+    result: list[tuple[Actor, dict[str, Any]]] = []
+    for spec in playbook.phases:
+        if not isinstance(spec, ValuesSortSpec) or not deck(spec):
+            continue
+        ids = [c.id for c in deck(spec)]
+        for p in PARTNERS:
+            result += [
+                (p, {"type": "values.sort", "cards": {ids[0]: "core"}}),
+                (p, {"type": "values.sort", "cards": dict.fromkeys(ids, "negotiable")}),
+                (p, {"type": "values.sort", "cards": dict.fromkeys(ids[1:], "core")}),
+                *(
+                    (p, {"type": "values.sort", "cards": {f"{p}.{n}": "not_important"}})
+                    for n in range(1, spec.max_own_cards + 1)
+                ),
+                (p, {"type": "values.add", "title": "Walks", "text": "Side by side."}),
+                (p, {"type": "values.move", "card": ids[0], "place": "not_important"}),
+                (p, {"type": "values.note", "card": ids[0], "text": secret(("mediator", p))}),
+                (p, {"type": "values.done"}),
+            ]
+        result.append(("mediator", {"type": "values.reveal"}))
+    return result
+
+
+def _assessment_moves(playbook: Playbook) -> list[tuple[Actor, dict[str, Any]]]:
+    """Comfort scales: each scenario rated (and one off the scale), done;
+    questionnaires: every item answered (and one left out); per phase."""
+    result: list[tuple[Actor, dict[str, Any]]] = []
+    for spec in playbook.phases:
+        if isinstance(spec, ComfortScaleSpec):
+            for p in PARTNERS:
+                result += [
+                    (p, {"type": "comfort.rate", "scenario": s.id, "value": 1 + i % 5})
+                    for i, s in enumerate(spec.scenarios)
+                ]
+                result += [
+                    (p, {"type": "comfort.rate", "scenario": spec.scenarios[0].id, "value": 6}),
+                    (p, {"type": "comfort.done"}),
+                ]
+        if isinstance(spec, MeasureSpec):
+            items = [item.id for item in definition(spec).items]
+            for p in PARTNERS:
+                result += [
+                    (p, {"type": "measure.submit", "answers": dict.fromkeys(items, 1)}),
+                    (p, {"type": "measure.submit", "answers": dict.fromkeys(items[1:], 1)}),
+                ]
     return result
 
 

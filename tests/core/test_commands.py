@@ -54,6 +54,20 @@ VALID: dict[str, dict[str, Any]] = {
     "note": {"text": "Calmer today."},
     "session.end": {},
     "timer.fire": {"timer": "t1"},
+    "names.set": {"seat": "partner_b", "name": "Robin"},
+    "comfort.rate": {"scenario": "hold-hands-in-public", "value": 2},
+    "comfort.done": {},
+    "measure.submit": {"answers": {"close": 3}},
+    "values.sort": {"cards": {"connection": "core", "novelty": "negotiable"}},
+    "values.move": {"card": "connection", "place": "not_important"},
+    "values.add": {"title": "Laughing together", "text": "Play and humour."},
+    "values.note": {"card": "connection", "text": "How my parents were."},
+    "values.done": {},
+    "values.reveal": {},
+    "mutual.answer": {"answers": [{"item": "signal", "answer": "maybe", "condition": "If slow."}]},
+    "mutual.done": {},
+    "mutual.reveal": {},
+    "mutual.disclose": {"item": "signal"},
 }
 
 

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import msgspec
-from coretest import CHAIRED_TWO_DIALOGUES, FLOW, SHIPPED, T0, accepted, moves, shipped
+from coretest import (
+    CHAIRED_TWO_DIALOGUES,
+    FLOW,
+    MUTUAL_REVEAL_PHASE,
+    SHIPPED,
+    T0,
+    accepted,
+    moves,
+    playbook_source,
+    shipped,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -66,6 +76,22 @@ from accord.core.evolve import evolve
 from accord.core.fold import fold
 from accord.core.permissions import may
 from accord.core.phases import REGISTRY
+from accord.core.phases.comfort_scale import ComfortScaleSpec, RatingFinished, ScenarioRated
+from accord.core.phases.measure import MeasurePhase, MeasureScored, MeasureSubmitted
+from accord.core.phases.mutual_reveal import (
+    MutualAnswered,
+    MutualFinished,
+    MutualLocked,
+    MutualRevealSpec,
+)
+from accord.core.phases.values_sort import (
+    CardAdded,
+    CardMoved,
+    CardsSorted,
+    SortingDone,
+    ValueNoted,
+    ValuesSortPhase,
+)
 from accord.core.playbook import DialogueSpec, Playbook, load_playbook
 from accord.core.seats import ACTORS, PARTNERS, SEATS, Actor, Partner, Seat, other
 from accord.core.state import (
@@ -104,6 +130,12 @@ DIALOGUE_EVENTS = frozenset(
 )
 #: Where private events may go (invariant 7); every other event goes to everyone.
 PRIVATE = {"timeout.reason", "note.added", "debrief.answered"}
+#: The yes / maybe / no list: answers and the locked record are private; done is, unless shown.
+PRIVATE |= {"mutual.answered", "mutual.finished", "mutual.locked"}
+#: Values cards: a sort, a move, one's own card and a note are private; done is, unless shown.
+PRIVATE |= {"values.sorted", "values.moved", "values.added", "values.noted", "values.done"}
+#: Comfort ratings and questionnaires: ratings, done and submitted unless shared; scores.
+PRIVATE |= {"comfort.rated", "comfort.finished", "measure.submitted", "measure.scored"}
 # -- what the seats send ---------------------------------------------------------------
 
 _texts = st.one_of(
@@ -154,6 +186,47 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "note": {"text": _texts},
     "session.end": {"reason": _reasons},
     "timer.fire": {"timer": st.sampled_from(["t1", "t2", "t3", "nope"])},
+    "comfort.rate": {
+        "scenario": st.sampled_from(["hold-hands-in-public", "say-not-tonight", "nope", "Bad"]),
+        "value": st.integers(-1, 7),
+    },
+    "comfort.done": {},
+    "measure.submit": {
+        "answers": st.dictionaries(
+            st.sampled_from(["close", "heard", "on-guard", "hopeful", "nope"]), st.integers(-1, 5)
+        )
+    },
+    "names.set": {"seat": _seats, "name": st.sampled_from(["Sam", "  Alex ", "", "x" * 41])},
+    "values.sort": {
+        "cards": st.dictionaries(
+            st.sampled_from(["connection", "play", "partner_a.1", "partner_b.1", "nope", ""]),
+            st.sampled_from(["core", "negotiable", "not_important", "maybe"]),
+            max_size=3,
+        )
+    },
+    "values.move": {
+        "card": st.sampled_from(["connection", "play", "partner_a.1", "nope"]),
+        "place": st.sampled_from(["core", "negotiable", "not_important", "maybe"]),
+    },
+    "values.add": {"title": _texts, "text": _texts},
+    "values.note": {"card": st.sampled_from(["connection", "partner_b.1", "nope"]), "text": _texts},
+    "values.done": {},
+    "values.reveal": {},
+    "mutual.answer": {
+        "answers": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "item": st.sampled_from(["check-in", "signal", "affection", "nope", "Bad"]),
+                    "answer": st.sampled_from(["yes", "maybe", "no", "never"]),
+                },
+                optional={"condition": _texts},
+            ),
+            max_size=4,
+        )
+    },
+    "mutual.done": {},
+    "mutual.reveal": {},
+    "mutual.disclose": {"item": st.sampled_from(["check-in", "signal", "affection", "nope"])},
 }
 assert set(FIELDS) == set(COMMAND_TYPES)
 _garbage_values = st.one_of(
@@ -546,8 +619,32 @@ class SessionMachine(RuleBasedStateMachine):
                 kind = event_type(e)
                 if isinstance(e, TimeOutReason | NoteAdded):
                     assert e.audience == MEDIATOR_ONLY
-                elif isinstance(e, DebriefAnswered):
+                elif isinstance(e, DebriefAnswered | MutualAnswered):
                     assert e.audience == ("mediator", e.seat)
+                elif isinstance(e, MutualFinished):
+                    spec = step.before.playbook.phases[step.before.index]
+                    assert isinstance(spec, MutualRevealSpec)
+                    shown = EVERYONE if spec.show_partner_done else ("mediator", e.seat)
+                    assert e.audience == shown
+                elif isinstance(e, MutualLocked | MeasureScored):
+                    assert e.audience == MEDIATOR_ONLY
+                elif isinstance(e, ScenarioRated | RatingFinished):
+                    spec = step.before.playbook.phases[step.before.index]
+                    assert isinstance(spec, ComfortScaleSpec)
+                    open_ = spec.share or (isinstance(e, RatingFinished) and spec.show_partner_done)
+                    assert e.audience == (EVERYONE if open_ else ("mediator", e.seat))
+                elif isinstance(e, MeasureSubmitted):
+                    phase = step.before.phase
+                    assert isinstance(phase, MeasurePhase)
+                    shown = EVERYONE if phase.show_partner_done else ("mediator", e.seat)
+                    assert e.audience == shown
+                elif isinstance(e, CardsSorted | CardMoved | CardAdded | ValueNoted):
+                    assert e.audience == ("mediator", e.seat)
+                elif isinstance(e, SortingDone):
+                    phase = step.before.phase
+                    assert isinstance(phase, ValuesSortPhase)
+                    shown = EVERYONE if phase.show_partner_done else ("mediator", e.seat)
+                    assert e.audience == shown
                 else:
                     assert kind not in PRIVATE and e.audience == EVERYONE
                 # A private text reaches only the seats allowed to read it.
@@ -555,9 +652,16 @@ class SessionMachine(RuleBasedStateMachine):
                 for marker, readers in self.secrets.items():
                     if marker in body:
                         assert set(e.audience) <= set(readers), (marker, e)
-        # The state is shown to every seat: it holds nothing private.
+        # No private text is kept in the state (reasons, answers' texts and
+        # notes live only in events) …
         snapshot = msgspec.json.encode(self.state).decode()
         assert "«secret" not in snapshot
+        # … and what a phase does keep there of a partner's answers (their
+        # places, for the decider), each seat's view strips (invariant 9).
+        for seat in SEATS:
+            shown = msgspec.json.encode(seat_view(self.state, seat)).decode()
+            for marker, readers in self.secrets.items():
+                assert marker not in shown or seat in readers, (marker, seat)
 
     @invariant()
     def the_view_offers_every_accepted_act(self) -> None:
@@ -596,3 +700,14 @@ assert len(SHIPPED) == 3
 #: Beyond the shipped playbooks: a chaired floor, scheduled breaks, no gate.
 TestChairedTwoDialogues = machine_for(load_playbook(CHAIRED_TWO_DIALOGUES, "chaired.toml")).TestCase
 TestChairedTwoDialogues.settings = settings(MACHINE_SETTINGS, max_examples=75)
+#: A yes / maybe / no list after the dialogue (answers, done, reveal, disclosures).
+TestMutualReveal = machine_for(
+    load_playbook(playbook_source(extra_phases=MUTUAL_REVEAL_PHASE), "mutual.toml")
+).TestCase
+TestMutualReveal.settings = settings(MACHINE_SETTINGS, max_examples=50)
+#: Values cards: sorts, moves, one's own cards, notes, done and the reveal.
+TestValuesAssessment = machine_for(shipped("values-assessment")).TestCase
+TestValuesAssessment.settings = settings(MACHINE_SETTINGS, max_examples=50)
+#: A follow-up: the comfort scale (ratings changed, done) and a questionnaire.
+TestFollowUp = machine_for(shipped("follow-up")).TestCase
+TestFollowUp.settings = settings(MACHINE_SETTINGS, max_examples=50)

@@ -29,6 +29,21 @@ the field in right; `seat_view`'s `overrides` and `hints` tell it):
   `out_of_range` (`invalid_command` without `at` or `every_minutes`);
 - timer.fire's `timer` (and the clock) → `unknown_timer`, `timer_not_due`;
   each pending timer is fired at its deadline.
+- mutual.answer's `answers` → `unknown_list_item` for an item not on the
+  list, `item_answered_twice`, `condition_without_maybe`; mutual.disclose's
+  `item` → `unknown_list_item`, `not_your_no` (the sender's answer was not
+  no), `already_disclosed`.
+- comfort.rate's `scenario` and `value` → `unknown_scenario` for a scenario
+  not on the scale, `off_scale` off the five points;
+- measure.submit's `answers` → `unknown_item`, `incomplete_answers`,
+  `not_an_anchor` (an answer off its item's values).
+- names.set's `seat` and `name` → `not_your_name` for a partner naming the
+  other, `name_empty` and `name_too_long` for what the name is once trimmed.
+- values.sort's `cards` → `unknown_card` (not in the deck nor the sender's
+  own), `already_sorted` for a card placed already (move it instead);
+  values.move's `card` and `place` → `unknown_card`, `not_sorted`,
+  `same_place`; values.add's `title` → `empty_card` once trimmed;
+  values.note's `card` and `text` → `unknown_card`, `empty_note`.
 """
 
 from __future__ import annotations
@@ -38,7 +53,14 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 import pytest
-from coretest import CHAIRED_TWO_DIALOGUES, PROTOCOLS, STEPS, playbook_source, shipped
+from coretest import (
+    CHAIRED_TWO_DIALOGUES,
+    MUTUAL_REVEAL_PHASE,
+    PROTOCOLS,
+    STEPS,
+    playbook_source,
+    shipped,
+)
 
 from accord.core import permissions
 from accord.core.base import Command, Event, Stop, Take
@@ -67,8 +89,20 @@ from accord.core.errors import Rejected
 from accord.core.parts import COMMANDS
 from accord.core.permissions import may, route
 from accord.core.phases import dialogue
+from accord.core.phases.comfort_scale import RateScenario
+from accord.core.phases.measure import SubmitMeasure
+from accord.core.phases.mutual_reveal import AnswerItems, DiscloseNo, FinishList, Reply, RevealList
+from accord.core.phases.values_sort import (
+    AddCard,
+    DoneSorting,
+    MoveCard,
+    NoteValue,
+    RevealValues,
+    SortCards,
+)
 from accord.core.playbook import Playbook, load_playbook
 from accord.core.seats import ACTORS, PARTNERS, Actor
+from accord.core.session import SetName
 from accord.core.state import SessionState, initial_state
 
 PROTOCOL_FILES: Final = tuple(sorted(p.stem for p in PROTOCOLS.glob("*.toml")))
@@ -87,6 +121,25 @@ FIELD_CODES: Final = frozenset(
         "invalid_command",
         "unknown_timer",
         "timer_not_due",
+        "unknown_list_item",
+        "item_answered_twice",
+        "condition_without_maybe",
+        "not_your_no",
+        "already_disclosed",
+        "unknown_scenario",
+        "off_scale",
+        "unknown_item",
+        "incomplete_answers",
+        "not_an_anchor",
+        "not_your_name",
+        "name_empty",
+        "name_too_long",
+        "unknown_card",
+        "already_sorted",
+        "not_sorted",
+        "same_place",
+        "empty_card",
+        "empty_note",
     }
 )
 
@@ -151,6 +204,34 @@ FIELD_CASES: Final[dict[str, Templates]] = {
     "note": lambda playbook, state: _at_now(AddNote(text="Follow up.")),
     "session.end": _with_and_without_reason(EndSession),
     "timer.fire": _timers,
+    "mutual.answer": lambda playbook, state: _at_now(
+        AnswerItems(answers=(Reply(item="not-on-the-list", answer="yes"),))
+    ),
+    "mutual.done": lambda playbook, state: _at_now(FinishList()),
+    "mutual.reveal": lambda playbook, state: _at_now(RevealList()),
+    "mutual.disclose": lambda playbook, state: _at_now(DiscloseNo(item="not-on-the-list")),
+    "comfort.rate": lambda playbook, state: _at_now(
+        RateScenario(scenario="hold-hands-in-public", value=6),
+        RateScenario(scenario="not-on-any-scale", value=1),
+    ),
+    "measure.submit": lambda playbook, state: _at_now(
+        SubmitMeasure(answers={}), SubmitMeasure(answers={"close": 9, "nope": 0})
+    ),
+    "values.sort": lambda playbook, state: _at_now(
+        SortCards(cards={"connection": "core"}), SortCards(cards={"not-a-card": "core"})
+    ),
+    "values.move": lambda playbook, state: _at_now(
+        MoveCard(card="connection", place="negotiable"), MoveCard(card="nope", place="core")
+    ),
+    "values.add": lambda playbook, state: _at_now(AddCard(title="Walks"), AddCard(title=" ")),
+    "values.note": lambda playbook, state: _at_now(
+        NoteValue(card="connection", text="From home."), NoteValue(card="nope", text=" ")
+    ),
+    "values.done": lambda playbook, state: _at_now(DoneSorting()),
+    "values.reveal": lambda playbook, state: _at_now(RevealValues()),
+    "names.set": lambda playbook, state: _at_now(
+        *(SetName(seat=p, name=n) for p in PARTNERS for n in ("Sam", " ", "x" * 41))
+    ),
 }
 
 
@@ -186,6 +267,8 @@ def playbook(name: str) -> Playbook:
             dialogue='ends = "rounds"\nrounds = 1\nfirst_speaker = "partner_b"\n'
             'listener_steps = ["summary", "empathy"]'
         ),
+        # A yes / maybe / no list after the dialogue.
+        "mutual-reveal": playbook_source(extra_phases=MUTUAL_REVEAL_PHASE),
     }
     return load_playbook(test_playbooks[name], f"{name}.toml")
 
@@ -193,7 +276,7 @@ def playbook(name: str) -> Playbook:
 #: Every playbook of protocols/, and beyond them: a chaired floor with
 #: questions, scheduled breaks and a dialogue without the gate
 #: (CHAIRED_TWO_DIALOGUES); other listener steps and first speaker.
-PLAYBOOKS: Final = (*PROTOCOL_FILES, "chaired-two-dialogues", "two-steps")
+PLAYBOOKS: Final = (*PROTOCOL_FILES, "chaired-two-dialogues", "two-steps", "mutual-reveal")
 
 
 def outcomes(
@@ -234,7 +317,10 @@ def check(name: str) -> None:
             assert listed == accepted_kinds
             offered.update(listed)
     # The exploration offers every command type of a session somewhere.
-    assert {"statement", "paraphrase", "debrief.answer", "timer.fire"} <= offered
+    expected = {"debrief.answer", "timer.fire"}
+    if any(isinstance(spec, dialogue.DialogueSpec) for spec in book.phases):
+        expected |= {"statement", "paraphrase"}
+    assert expected <= offered
 
 
 @pytest.mark.parametrize("name", PLAYBOOKS)

@@ -43,7 +43,7 @@ def test_roles_follow_the_floor() -> None:
 
 def test_the_lobby() -> None:
     s = Session(SPEAKER_LISTENER)
-    assert may_send(s.state, "partner_a") == ["timeout.call"]
+    assert may_send(s.state, "partner_a") == ["timeout.call", "names.set"]
     # Advancing before both partners are admitted is refused (not_admitted),
     # so it is not offered (before protocol v2 it was).
     assert set(may_send(s.state, "mediator")) == {
@@ -52,6 +52,7 @@ def test_the_lobby() -> None:
         "timeout.schedule",
         "note",
         "session.end",
+        "names.set",
     }
     s.do("mediator", Admit(seat="partner_a"))
     s.do("mediator", Admit(seat="partner_b"))
@@ -62,21 +63,27 @@ def test_the_lobby() -> None:
         "timeout.schedule",
         "note",
         "session.end",
+        "names.set",
     }
 
 
 def test_the_floor_and_the_gate() -> None:
     s = Session(SPEAKER_LISTENER)
     s.start()
-    assert may_send(s.state, "partner_a") == ["yield", "statement", "timeout.call"]
-    assert may_send(s.state, "partner_b") == ["floor.request", "timeout.call"]
+    assert may_send(s.state, "partner_a") == ["yield", "statement", "timeout.call", "names.set"]
+    assert may_send(s.state, "partner_b") == ["floor.request", "timeout.call", "names.set"]
     s.do("partner_a", MakeStatement(text="I felt alone."))
-    assert may_send(s.state, "partner_a") == ["timeout.call"]
+    assert may_send(s.state, "partner_a") == ["timeout.call", "names.set"]
     # This playbook allows no clarifying question (questions_not_allowed).
-    assert may_send(s.state, "partner_b") == ["paraphrase", "timeout.call"]
+    assert may_send(s.state, "partner_b") == ["paraphrase", "timeout.call", "names.set"]
     imago = started(IMAGO)
     imago.do("partner_a", MakeStatement(text="I felt alone."))
-    assert may_send(imago.state, "partner_b") == ["paraphrase", "question", "timeout.call"]
+    assert may_send(imago.state, "partner_b") == [
+        "paraphrase",
+        "question",
+        "timeout.call",
+        "names.set",
+    ]
 
 
 def test_the_chair_is_offered_what_the_floor_allows() -> None:
@@ -206,13 +213,21 @@ def test_a_grant_is_an_override_unless_to_the_first_in_the_queue() -> None:
 
 def test_hints_carry_what_a_page_needs_to_fill_a_command_in() -> None:
     s = started()
-    assert seat_view(s.state, "partner_a")["hints"] == {"statement": {"max_chars": 500}}
+    # Naming: the mediator names either partner, a partner only themselves (session.py).
+    mine = {"names.set": {"seats": ["partner_a"], "max_chars": 40}}
+    both = {"names.set": {"seats": ["partner_a", "partner_b"], "max_chars": 40}}
+    assert seat_view(s.state, "partner_a")["hints"] == {"statement": {"max_chars": 500}, **mine}
     s.do("partner_b", CallTimeOut())  # 20 minutes of at most 60
     s.do("mediator", ExtendTimeOut(minutes=10))
-    assert seat_view(s.state, "mediator")["hints"] == {"timeout.extend": {"max_minutes": 30.0}}
+    assert seat_view(s.state, "mediator")["hints"] == {
+        "timeout.extend": {"max_minutes": 30.0},
+        **both,
+    }
     s.do("mediator", EndTimeOut())
     prompts = list(SPEAKER_LISTENER.time_out.debrief_prompts)
-    assert seat_view(s.state, "partner_a")["hints"] == {"debrief.answer": {"prompts": prompts}}
+    assert seat_view(s.state, "partner_a")["hints"] == {
+        "debrief.answer": {"prompts": prompts},
+    }
 
 
 def test_seat_update_is_the_view_without_the_playbook() -> None:

@@ -300,9 +300,10 @@ class Seat:
 
     Every delivery rule a single seat can see is checked as events arrive and
     reported by `check()` (and by `until`): events only after a snapshot, one
-    epoch, seqs strictly increasing across batches and reconnects (so no
-    duplicate), and for the mediator, who may see everything, no gap at all.
-    Gaps for a partner are checked against the audience-filtered record.
+    epoch, and seqs 1, 2, 3 … across batches and reconnects, with no
+    duplicate and no gap for any seat: each seat numbers the events it may see
+    by its own count (PROTOCOL.md, "Events"), so no seq shows that another
+    seat had a private event.
     """
 
     def __init__(self, url: str, token: str | None, seat: str = "?") -> None:
@@ -323,6 +324,7 @@ class Seat:
         self.connections = 0
         self._snapshot_seen = False
         self._join_batch = False
+        self._base = 0
         self._changed = asyncio.Event()
         self._disconnected = asyncio.Event()
 
@@ -403,6 +405,8 @@ class Seat:
             body["last_seq"] = last_seq
         if epoch is not None:
             body["epoch"] = epoch
+        # Where its events go on from when it has none yet (a join from a given seq).
+        self._base = last_seq or 0
         deadline = time.monotonic() + WAIT_S
         while True:
             ack = await self.emit("join", body)
@@ -470,8 +474,9 @@ class Seat:
             if code != "rate_limited" or not retry_rate_limited or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.06)
-        # A command's events reach every seat before its ack; the mediator sees them all.
-        if ack.get("ok") and self.seat == "mediator" and self.last_seq < ack["seq"]:
+        # A command's events reach the seat before its ack, and the ack's seq
+        # is the seat's own count: nothing it names may be missing.
+        if ack.get("ok") and self.last_seq < ack["seq"]:
             self.problems.append(f"ack {ack} before its events (last seq {self.last_seq})")
         return ack
 
@@ -535,6 +540,7 @@ class Seat:
             self.problems.append(f"snapshot for {snapshot.get('seat')}")
         if snapshot["reset"]:
             self.events.clear()
+            self._base = 0
         elif self.snapshots and snapshot["epoch"] != self.snapshots[-1]["epoch"]:
             self.problems.append("the epoch changed without a reset")
         self.snapshots.append(snapshot)
@@ -562,10 +568,10 @@ class Seat:
         if not all(history):
             self._join_batch = False
         for event in events:
-            last = self.events[-1]["seq"] if self.events else 0
+            last = self.events[-1]["seq"] if self.events else self._base
             if event["seq"] <= last:
                 self.problems.append(f"seq {event['seq']} after {last} (duplicate or reordered)")
-            elif self.seat == "mediator" and event["seq"] != last + 1:
+            elif event["seq"] != last + 1:
                 self.problems.append(f"gap: seq {event['seq']} after {last}")
             if self.seat in SEATS and self.seat not in event.get("audience", ()):
                 self.problems.append(f"{self.seat} received {event['type']} {event['audience']}")
@@ -629,8 +635,22 @@ def of_type(events: Iterable[dict[str, Any]], type: str) -> list[dict[str, Any]]
 
 
 def visible_to(seat: str, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events of the whole record a seat may receive (invariant 7)."""
-    return [e for e in events if seat in e["audience"]]
+    """The events of the whole record (the mediator's, or the export) a seat may
+    receive (invariant 7), as the seat receives them: numbered 1, 2, 3 … by
+    the seat's own count (PROTOCOL.md, "Events")."""
+    record = list(events)
+    assert_consecutive(record)
+    mine = [e for e in record if seat in e["audience"]]
+    return [{**e, "seq": n} for n, e in enumerate(mine, 1)]
+
+
+def logged(record: list[dict[str, Any]], seat: str, seq: int) -> dict[str, Any]:
+    """The event of the whole record that `seat` knows by `seq` (its own count),
+    with the record's seq."""
+    assert seq >= 1, seq
+    mine = [e for e in record if seat in e["audience"]]
+    assert seq <= len(mine), (seat, seq, len(mine))
+    return mine[seq - 1]
 
 
 def assert_consecutive(events: list[dict[str, Any]], head: int | None = None) -> None:

@@ -33,6 +33,7 @@ from hubtest import (
     count_type,
     folded_view,
     free_port,
+    logged,
     of_type,
     start_dialogue,
     visible_to,
@@ -103,8 +104,9 @@ class Cluster:
         return self._store
 
     async def record(self, session_id: str) -> list[dict[str, Any]]:
-        """The session's whole log, as the wire shows events."""
-        return [record_to_wire(r) for r in await (await self.store()).read(session_id)]
+        """The session's whole log, as the wire shows events to the mediator
+        (who sees every event: its seqs are the log's)."""
+        return [record_to_wire(r, r.seq) for r in await (await self.store()).read(session_id)]
 
     async def close(self) -> None:
         for seat in self.seats:
@@ -160,7 +162,7 @@ def check_invariants(playbook_source: str, records: list[Any]) -> None:
     owed_by: str | None = None  # the listener who owes a paraphrase
     for record in records:
         event = decode_event(record.body)
-        kind = record_to_wire(record)["type"]
+        kind = record_to_wire(record, record.seq)["type"]
         if kind in DIALOGUE_ACTS:  # 3
             assert state.overlay is None, (record.seq, kind, state.overlay)
         if kind == "statement.made":  # 1
@@ -363,8 +365,8 @@ async def test_commands_racing_through_three_nodes(cluster: Cluster) -> None:
     record = await cluster.record(keys.id)
     assert_consecutive(record)
     for (seat, kind, _), ack in zip(jobs, acks, strict=True):
-        if ack["ok"]:
-            assert record[ack["seq"] - 1]["actor"] == seat.seat, (kind, ack)
+        if ack["ok"]:  # in the seat's own numbering
+            assert logged(record, seat.seat, ack["seq"])["actor"] == seat.seat, (kind, ack)
         else:
             assert ack["error"]["code"] not in RETRY_CODES, ack
     accepted = [kind for (_, kind, _), ack in zip(jobs, acks, strict=True) if ack["ok"]]
@@ -596,3 +598,63 @@ async def test_a_node_cut_off_from_redis_is_counted_gone_then_back(
             await relay.cut()
     for node in (near, far):
         assert "Traceback" not in node.log(), node.log()
+
+
+async def test_every_node_numbers_a_seats_events_alike(cluster: Cluster) -> None:
+    """partner_b's private writing on node 2 leaves no gap in partner_a's seqs on
+    node 1; partner_a resumes on another node from any point of its own
+    numbering, and a fresh join on a third node numbers its history the same."""
+    keys = await cluster.create_session()
+    m = await cluster.seat(0, keys, "mediator")
+    a = await cluster.seat(1, keys, "partner_a")
+    b = await cluster.seat(2, keys, "partner_b")
+    await start_dialogue(m)
+    await m.ok("note", text="A looks tense.")
+    await a.ok("statement", text="I felt alone when you left early.")
+    await b.ok("paraphrase", text="You felt alone when I left early.")
+    await a.ok("paraphrase.confirm")
+    await b.ok("timeout.call", reason="I am flooded.")  # the reason: the mediator's only
+    for seat in (m, a, b):
+        await seat.until_type("debrief.started", timeout=5)
+    await b.ok("debrief.answer", rating=3, text="Tense.")  # private to partner_b
+    await m.ok("note", text="B answered.")
+    ack = await a.ok("debrief.answer", rating=5, text="Better.")
+    await m.until_type("debrief.completed")
+    record = await cluster.record(keys.id)
+    mine = visible_to("partner_a", record)
+    n = len(mine)
+    assert n + 4 == len(record)  # two notes, a reason, partner_b's answer
+    assert ack == n == a.last_seq
+    await everyone_has((m, a, b), record)  # live, each seat 1, 2, 3 … (Seat.check)
+    assert m.events == record
+
+    # From every point, on each of the other nodes: exactly the rest.
+    for node in (0, 2):
+        for k in range(0, n + 1, 3):
+            late = Seat(cluster.nodes[node].url, keys.tokens["partner_a"], "partner_a")
+            cluster.seats.append(late)
+            await late.connect()
+            joined = await late.join(last_seq=k, epoch=a.epoch)
+            assert joined == {"ok": True, "seq": n, "epoch": a.epoch}, (node, k)
+            assert late.snapshots[-1]["seq"] == n and not late.snapshots[-1]["reset"]
+            assert late.events == mine[k:], (node, k)
+            late.check()
+            await late.close()
+    # Live events after a move go on in the same numbering, on the new node.
+    await cluster.move(a, 2)
+    assert a.snapshots[-1]["reset"] is False and a.batches[-1] == []
+    await m.ok("note", text="Moved.")
+    assert await a.ok("yield") == a.last_seq > n
+    assert a.events[n]["seq"] == n + 1 and a.events[n]["type"] == "floor.yielded"
+    a.check()
+    # A position in the log's own numbering (protocol 2's) starts over on any node.
+    store = await cluster.store()
+    log_epoch = (await store.head(keys.id)).epoch
+    assert a.epoch != log_epoch
+    old = Seat(cluster.nodes[1].url, keys.tokens["partner_a"], "partner_a")
+    cluster.seats.append(old)
+    await old.connect()
+    await old.join(last_seq=len(record), epoch=log_epoch)
+    assert old.snapshots[-1]["reset"] is True
+    assert old.events == visible_to("partner_a", await cluster.record(keys.id))
+    old.check()

@@ -18,6 +18,7 @@ from hubtest import (
     Server,
     assert_consecutive,
     folded_view,
+    logged,
     of_type,
     start_dialogue,
     visible_to,
@@ -86,9 +87,11 @@ async def test_a_whole_session(server: Server, seats: Seats, api: Api) -> None:
     events = record["events"]
     assert_consecutive(events, head=sent[-1][1])
     assert record["session"]["status"] == "ended"
-    # Every acknowledged command's last event is where its ack said, by its seat.
+    # Every acknowledged command's last event is where its ack said (in its
+    # seat's own numbering), by its seat.
     for seat_name, seq in sent:
-        assert events[seq - 1]["actor"] == seat_name, (seat_name, seq, events[seq - 1])
+        event = logged(events, seat_name, seq)
+        assert event["actor"] == seat_name, (seat_name, seq, event)
 
     # Each seat got exactly its audience's share of the record, in order (invariant 7).
     for seat in (m, a, b):

@@ -24,6 +24,7 @@ from hubtest import (
     count_type,
     folded_update,
     folded_view,
+    logged,
     of_type,
     start_dialogue,
     visible_to,
@@ -39,25 +40,26 @@ async def test_nothing_acknowledged_is_lost_when_the_server_is_killed(
 ) -> None:
     keys = await server.create_session("open-floor")
     m, a, b = await seats.trio(keys)
-    await start_dialogue(m)
+    start = await start_dialogue(m)
     epoch = m.epoch
-    acked: dict[int, tuple[str, str]] = {}  # seq -> (seat, command type)
+    # (seat, seq, command type): each seat's seq is its own count of what it sees.
+    acked: list[tuple[str, int, str]] = []
 
     async def notes(count: int) -> None:
         acks = await asyncio.gather(*(m.cmd("note", text=f"Note {i}.") for i in range(count)))
         for ack in acks:
             assert ack["ok"], ack
-            acked[ack["seq"]] = ("mediator", "note")
+            acked.append(("mediator", ack["seq"], "note"))
 
     async def toggles(seat: Seat, count: int) -> None:
         for i in range(count):
             kind = "floor.withdraw" if i % 2 else "floor.request"
-            acked[await seat.ok(kind)] = (seat.seat, kind)
+            acked.append((seat.seat, await seat.ok(kind), kind))
 
     # Spread so that no seat waits long on the hub's rate limit (20/s, bursts of 40).
     await asyncio.gather(notes(66), toggles(a, 67), toggles(b, 67))
-    assert len(acked) == 200
-    head = max(acked)
+    assert len({(seat, seq) for seat, seq, _ in acked}) == 200
+    head = start + 200  # one event each
     server.kill()  # at once: whatever was acknowledged must already be on disk
     for seat in (m, a, b):
         await seat.wait_disconnected()
@@ -68,13 +70,13 @@ async def test_nothing_acknowledged_is_lost_when_the_server_is_killed(
     for seat in (m, a, b):
         await seat.reconnect()
         assert seat.snapshots[-1]["epoch"] == epoch and seat.snapshots[-1]["reset"] is False
-        # The last seq the seat may see: a partner does not see a mediator's
-        # note, even as a number.
-        last = max(e["seq"] for e in visible_to(seat.seat, record))
-        assert seat.snapshots[-1]["seq"] == last
+        # The seat's own count: a partner does not see a mediator's note, even
+        # as a number.
+        assert seat.snapshots[-1]["seq"] == len(visible_to(seat.seat, record))
     assert_consecutive(record, head=head)
-    for seq, (seat_name, kind) in acked.items():
-        assert record[seq - 1]["actor"] == seat_name, (seq, kind, record[seq - 1])
+    for seat_name, seq, kind in acked:
+        event = logged(record, seat_name, seq)
+        assert event["actor"] == seat_name, (seat_name, seq, kind, event)
     assert count_type(record, "note.added") == 66
     assert count_type(record, "floor.requested") == 2 * 34
     assert count_type(record, "floor.withdrawn") == 2 * 33
@@ -142,11 +144,12 @@ async def test_a_retried_cid_returns_the_first_ack_and_appends_once(
     note = await m.cmd("note", cid="n1", text="Once.")
     assert note == {"ok": True, "seq": head + 1}
     assert await m.cmd("note", cid="n1", text="Once.") == note
+    # A partner's seq is its own count: the mediator's note is not in it.
     request = await a.cmd("floor.request", cid="r1")
-    assert request == {"ok": True, "seq": head + 2}
+    assert request == {"ok": True, "seq": head + 1}
     assert await a.cmd("floor.request", cid="r1") == request  # not "already_queued"
     # The same cid from another seat is another command.
-    assert await b.cmd("floor.request", cid="r1") == {"ok": True, "seq": head + 3}
+    assert await b.cmd("floor.request", cid="r1") == {"ok": True, "seq": head + 2}
     # Concurrent retries: one append, one answer.
     same = await asyncio.gather(*(m.cmd("note", cid="n2", text="Twice?") for _ in range(8)))
     assert same == [{"ok": True, "seq": head + 4}] * 8
@@ -156,7 +159,7 @@ async def test_a_retried_cid_returns_the_first_ack_and_appends_once(
     await a.ok("floor.withdraw")
     assert await a.cmd("floor.request", cid="r2") == refusal
     head += 5
-    await b.until(lambda events: events[-1]["seq"] == head)
+    await b.until(lambda events: events[-1]["seq"] == head - 2)  # all but the two notes
     assert count_type(m.events, "note.added") == 2
     assert len(m.events) == head
 
@@ -172,7 +175,7 @@ async def test_a_retried_cid_returns_the_first_ack_and_appends_once(
     await asyncio.sleep(0.1)
     assert m.last_seq == head and len(m.events) == head
     fresh = await seats.open(keys, "partner_b")
-    assert fresh.snapshots[-1]["seq"] == head
+    assert fresh.snapshots[-1]["seq"] == head - 2
     for seat in (m, a):
         seat.check()
 
@@ -267,14 +270,16 @@ async def test_concurrent_commands_from_three_seats_make_one_consistent_record(
     refused = {ack["error"]["code"] for ack in acks if not ack["ok"]}
     assert refused <= set(CODES), refused  # only the core's refusals: no conflict, no crash
     assert len(accepted) > 40
-    assert len({seq for _, seq in accepted}) == len(accepted)
+    assert len(set(accepted)) == len(accepted)
 
-    head = max(seq for _, seq in accepted)
     export = await api.export(keys.id)
     record = export["events"]
-    assert_consecutive(record, head=head)
-    for seat_name, seq in accepted:
-        assert record[seq - 1]["actor"] == seat_name
+    assert_consecutive(record)
+    # Each ack names, in its seat's own numbering, an event of that seat's command.
+    logged_at = [logged(record, seat_name, seq) for seat_name, seq in accepted]
+    assert [e["actor"] for e in logged_at] == [seat_name for seat_name, _ in accepted]
+    assert len({e["seq"] for e in logged_at}) == len(accepted)
+    assert max(e["seq"] for e in logged_at) == len(record)
     for seat in (m, a, b):
         share = visible_to(seat.seat, record)
         await seat.until(lambda events, share=share: len(events) >= len(share))

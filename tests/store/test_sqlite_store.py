@@ -18,6 +18,7 @@ import pytest
 from accord.store import sqlite
 from accord.store.base import (
     AuditEntry,
+    Case,
     CommandKey,
     DuplicateCommand,
     LogHead,
@@ -94,7 +95,38 @@ async def test_a_version_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     finally:
         await store.close()
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
+async def test_a_version_2_file_gets_cases_and_keeps_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "accord.sqlite3"
+    with raw(path) as conn:  # a data directory of the release before cases
+        for statement in (*sqlite._SCHEMA_V1, *sqlite._SCHEMA_V2):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO sessions (id, title, playbook_name, playbook_source, created_by, "
+            "created_at, status) VALUES ('old', 't', 'p', 'src', 'm1', 1.0, 'open')"
+        )
+    store = await SqliteStore.open(path)
+    try:
+        old = SessionInfo("old", "t", "p", "src", "m1", 1.0, "open", case_id=None)
+        assert await store.get_session("old") == old
+        assert await store.list_sessions("m1") == [old]
+        await store.add_case(Case("c1", "m1", "Case", "Sam", "Alex", 2.0))
+        new = SessionInfo("new", "t", "p", "src", "m1", 3.0, "open", case_id="c1")
+        await store.add_session(new)
+        assert await store.case_sessions("c1") == [new]
+        assert await store.list_cases("m1") == [Case("c1", "m1", "Case", "Sam", "Alex", 2.0)]
+    finally:
+        await store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    reopened = await SqliteStore.open(path)  # migrated once; opening again changes nothing
+    try:
+        assert [s.id for s in await reopened.case_sessions("c1")] == ["new"]
+    finally:
+        await reopened.close()
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])

@@ -1,6 +1,6 @@
 // The lobby's view: partners wait to be let in; the mediator admits them.
 
-import { h } from "../dom";
+import { h, setText } from "../dom";
 import { Partner } from "../protocol";
 import { enable } from "../widgets";
 import { Headline, MediatorContext, MediatorPart, PartnerPart, View } from "./view";
@@ -34,6 +34,9 @@ function mediator(ctx: MediatorContext): MediatorPart {
       const admittable = view.hints.admit?.seats ?? [];
       enable(admitA, may.has("admit") && admittable.includes("partner_a"), isBusy);
       enable(admitB, may.has("admit") && admittable.includes("partner_b"), isBusy);
+      // The partners' names may change while they wait (a session of a case).
+      setText(admitA, `Admit ${name("partner_a")}`);
+      setText(admitB, `Admit ${name("partner_b")}`);
       const who = state.admitted.length ? state.admitted.map(name).join(" and ") : "nobody yet";
       return `Lobby: admitted ${who}.`;
     },

@@ -75,6 +75,9 @@ export interface MediatorPart {
   readonly now?: HTMLElement;
   /** Its controls, in the controls card (hidden while an overlay stands over the phase). */
   readonly controls?: HTMLElement;
+  /** Its own cards (what each partner answered, side by side), at the top of
+   * the live view's middle column; shown while its phase or overlay is current. */
+  readonly el?: HTMLElement;
   /** The label of the "next phase" button, when the phase words it its own way. */
   advanceLabel?(next: PhaseSpec | undefined): string;
   /** Brings the part up to date; the line that says where the session is. */

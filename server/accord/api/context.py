@@ -10,8 +10,18 @@ from starlette.requests import Request
 
 from accord.api.errors import ServiceError
 from accord.api.playbooks import Playbooks
+from accord.api.service import case_for
+from accord.core.seats import Partner
 from accord.settings import Settings
-from accord.store.base import EventLog, Invite, Mediator, Registry, SessionInfo
+from accord.store.base import Case, EventLog, Invite, Mediator, Registry, SessionInfo
+
+#: Renames a partner in a live session (the hub's `rename`): (session id, seat, name).
+Rename = Callable[[str, Partner, str], Awaitable[bool]]
+
+
+async def no_live_sessions(session_id: str, seat: Partner, name: str) -> bool:
+    return False
+
 
 #: The login cookie holds only this key: the mediator's id.
 SESSION_KEY = "mid"
@@ -64,6 +74,8 @@ class ApiContext:
     on_invite_revoked: Callable[[Invite], Awaitable[None]]
     clock: Callable[[], float]
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    #: A case renamed over HTTP renames its partners in its open sessions too.
+    rename_in_session: Rename = no_live_sessions
 
     async def mediator(self, request: Request) -> Mediator:
         """The logged-in mediator; ServiceError `login_required` otherwise."""
@@ -90,3 +102,9 @@ class ApiContext:
                 "your sessions.",
             )
         return session
+
+    async def case_of(self, mediator: Mediator, case_id: str) -> Case:
+        """A case this mediator may act on: their own, or one made from the shell.
+
+        Anyone else's reads as not found (`case_not_found`), like sessions."""
+        return await case_for(self.registry, case_id, mediator.id)

@@ -51,4 +51,8 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "session_not_found": (404, "No such session, or not one of yours."),
     "session_ended": (409, "The session has ended; it takes no new invites."),
     "invite_not_found": (404, "No such invite in this session."),
+    # cases
+    "case_not_found": (404, "No such case, or not one of yours."),
+    "case_archived": (409, "The case is archived; it takes no new sessions."),
+    "invalid_name": (422, "A partner's display name is empty or longer than 40 characters."),
 }

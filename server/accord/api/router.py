@@ -21,7 +21,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 import accord
 from accord.api.auth import auth_routes
-from accord.api.context import ApiContext, LoginThrottle
+from accord.api.cases import case_routes
+from accord.api.context import ApiContext, LoginThrottle, Rename, no_live_sessions
 from accord.api.errors import ServiceError
 from accord.api.http import Json, OriginCheck, error_json, refusal
 from accord.api.playbooks import Playbooks
@@ -42,6 +43,7 @@ def build_api(
     on_invite_revoked: Callable[[Invite], Awaitable[None]],
     *,
     clock: Callable[[], float] = time.time,
+    rename_in_session: Rename = no_live_sessions,
 ) -> list[BaseRoute]:
     """Routes for the HTTP API (mounted at /api) and the health check (/healthz)."""
     ctx = ApiContext(
@@ -52,9 +54,10 @@ def build_api(
         on_invite_revoked=on_invite_revoked,
         clock=clock,
         throttle=LoginThrottle(),
+        rename_in_session=rename_in_session,
     )
     api = Starlette(
-        routes=[*auth_routes(ctx), *session_routes(ctx)],
+        routes=[*auth_routes(ctx), *session_routes(ctx), *case_routes(ctx)],
         middleware=[
             Middleware(OriginCheck, allowed=settings.origins),
             Middleware(

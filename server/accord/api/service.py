@@ -14,19 +14,32 @@ import secrets
 from typing import Any
 
 import msgpack
+import msgspec
 
 from accord.api.errors import ServiceError
 from accord.api.playbooks import Playbooks
+from accord.core import report
+from accord.core.base import EVERYONE
+from accord.core.codec import decode_event, encode_event
+from accord.core.events import PhaseEnded, PhaseStarted, SessionEnded
+from accord.core.playbook import PlaybookError, stored_playbook
+from accord.core.schema import Playbook
+from accord.core.seats import Seat
+from accord.core.session import MAX_NAME, clean_name, named
+from accord.core.state import Names
 from accord.security import hash_password, issue_invite_token
 from accord.settings import Settings
 from accord.store.base import (
     SEATS,
     AuditEntry,
+    Case,
     EventLog,
     Invite,
     Mediator,
+    NewRecord,
     Registry,
     SessionInfo,
+    audience_mask,
     seat_in,
 )
 
@@ -115,8 +128,25 @@ async def create_session(
     title: str | None,
     created_by: str | None,
     now: float,
+    *,
+    case: Case | None = None,
+    log: EventLog | None = None,
+    actor: str | None = None,
 ) -> SessionInfo:
-    """Create a session from the named playbook, freezing its text into the session."""
+    """Create a session from the named playbook, freezing its text into the session.
+
+    A session in a `case` (the log is then needed) opens with the case's
+    names as its first event, `names.changed` from the system: the log is
+    the record, and replay needs nothing else (core/session.py says why).
+    The event is written before the session is registered, so no seat can
+    join a session of a case that is not yet named. `actor` is who did it, for
+    the audit trail (default: the creating mediator, or the shell).
+    """
+    if case is not None and case.archived:
+        raise ServiceError(
+            "case_archived",
+            f"The case {case.title!r} is archived; unarchive it to add a session.",
+        )
     loaded = await asyncio.to_thread(playbooks.load, name)
     title = (title or "").strip() or loaded.playbook.title
     session = SessionInfo(
@@ -127,18 +157,241 @@ async def create_session(
         created_by=created_by,
         created_at=now,
         status="open",
+        case_id=None if case is None else case.id,
     )
+    if case is not None:
+        assert log is not None, "a session in a case needs the log for its first event"
+        first = named(Names(partner_a=case.name_a, partner_b=case.name_b))
+        record = NewRecord(now, "system", audience_mask(EVERYONE), encode_event(first))
+        await log.append(session.id, 0, [record])
     await registry.add_session(session)
     await registry.audit(
         AuditEntry(
             at=now,
-            actor=shell_or_mediator(created_by),
+            actor=actor or shell_or_mediator(created_by),
             action="session.create",
             session_id=session.id,
-            detail=f"playbook {loaded.name}",
+            detail=f"playbook {loaded.name}" + ("" if case is None else f", case {case.id}"),
         )
     )
     return session
+
+
+# --- cases ---------------------------------------------------------------------
+
+CASE_TITLE_MAX = 200
+
+
+def display_name(name: str, which: str) -> str:
+    """A partner's display name as the core keeps it (`clean_name`, then
+    1..MAX_NAME characters: the same rule as `names.set`)."""
+    cleaned = clean_name(name)
+    if not cleaned:
+        raise ServiceError(
+            "invalid_name", f"{which} is empty; give a name or a pseudonym (e.g. a first name)."
+        )
+    if len(cleaned) > MAX_NAME:
+        raise ServiceError(
+            "invalid_name",
+            f"{which} has {len(cleaned)} characters; shorten it to at most {MAX_NAME}.",
+        )
+    return cleaned
+
+
+def _case_title(title: str | None, name_a: str, name_b: str) -> str:
+    cleaned = " ".join((title or "").split())
+    if len(cleaned) > CASE_TITLE_MAX:
+        raise ServiceError(
+            "invalid_request", f"The title is too long; use at most {CASE_TITLE_MAX} characters."
+        )
+    return cleaned or f"{name_a} & {name_b}"
+
+
+async def create_case(
+    registry: Registry,
+    name_a: str,
+    name_b: str,
+    title: str | None,
+    owner: str | None,
+    now: float,
+) -> Case:
+    """Open a case for a couple: their display names (pseudonyms are fine) and a title
+    (default: the two names). The audit entry names the case, not the people."""
+    a = display_name(name_a, "Partner A's name")
+    b = display_name(name_b, "Partner B's name")
+    case = Case(
+        id=new_id(),
+        owner=owner,
+        title=_case_title(title, a, b),
+        name_a=a,
+        name_b=b,
+        created_at=now,
+    )
+    await registry.add_case(case)
+    await registry.audit(
+        AuditEntry(
+            at=now,
+            actor=shell_or_mediator(owner),
+            action="case.create",
+            session_id=None,
+            detail=f"case {case.id}",
+        )
+    )
+    return case
+
+
+async def update_case(
+    registry: Registry,
+    case: Case,
+    now: float,
+    *,
+    title: str | None = None,
+    name_a: str | None = None,
+    name_b: str | None = None,
+    archived: bool | None = None,
+    actor: str = "shell",
+) -> Case:
+    """Rename the partners, retitle, archive or unarchive a case (None: keep)."""
+    a = None if name_a is None else display_name(name_a, "Partner A's name")
+    b = None if name_b is None else display_name(name_b, "Partner B's name")
+    new_title = None
+    if title is not None:
+        new_title = _case_title(title, a or case.name_a, b or case.name_b)
+    updated = await registry.update_case(
+        case.id, title=new_title, name_a=a, name_b=b, archived=archived
+    )
+    if updated is None:
+        raise _case_not_found(case.id)
+    changed = [
+        field
+        for field, value in (
+            ("title", new_title),
+            ("name_a", a),
+            ("name_b", b),
+            ("archived", archived),
+        )
+        if value is not None
+    ]
+    await registry.audit(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="case.update",
+            session_id=None,
+            detail=f"case {case.id}: {', '.join(changed) or 'nothing'}",
+        )
+    )
+    return updated
+
+
+def _case_not_found(case_id: str) -> ServiceError:
+    return ServiceError(
+        "case_not_found",
+        f"There is no case {case_id!r} among yours; check the link or list your cases.",
+    )
+
+
+async def case_for(registry: Registry, case_id: str, mediator_id: str | None) -> Case:
+    """A case `mediator_id` may act on: their own, or one made from the shell (None:
+    the shell, which may act on any). Anyone else's reads as not found."""
+    case = await registry.get_case(case_id)
+    if case is None or (mediator_id is not None and case.owner not in (mediator_id, None)):
+        raise _case_not_found(case_id)
+    return case
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "title": case.title,
+        "names": {"partner_a": case.name_a, "partner_b": case.name_b},
+        "owner": case.owner,
+        "created_at": case.created_at,
+        "archived": case.archived,
+    }
+
+
+async def case_timeline(log: EventLog, sessions: list[SessionInfo]) -> list[dict[str, Any]]:
+    """Each session of a case in order, with its phases as the log tells them:
+    when each started and ended, and how (done, ended early with the
+    mediator's reason, running, not reached). Only events every seat sees
+    are read, so nothing private is in it."""
+    everyone = audience_mask(EVERYONE)
+    timeline = []
+    for session in sessions:
+        try:
+            specs = stored_playbook(session.playbook_source, f"{session.playbook_name}.toml").phases
+            titles = [spec.title for spec in specs]
+        except PlaybookError:
+            titles = []
+        phases: dict[int, dict[str, Any]] = {
+            i: {"index": i, "title": t, "outcome": "not_reached"} for i, t in enumerate(titles)
+        }
+        if phases:
+            phases[0].update(outcome="running", started_at=session.created_at)
+        ended: dict[str, Any] | None = None
+        for record in await log.read(session.id):
+            if record.audience != everyone:
+                continue
+            event = decode_event(record.body)
+            if isinstance(event, PhaseStarted):
+                entry = phases.setdefault(event.index, {"index": event.index})
+                entry.update(title=event.title, outcome="running", started_at=record.at)
+            elif isinstance(event, PhaseEnded):
+                entry = phases.setdefault(event.index, {"index": event.index, "title": ""})
+                entry.update(ended_at=record.at, outcome="ended_early" if event.reason else "done")
+                if event.reason:
+                    entry["reason"] = event.reason
+            elif isinstance(event, SessionEnded):
+                ended = {"at": record.at, "by": event.by, "reason": event.reason}
+                for entry in phases.values():
+                    if entry["outcome"] == "running":
+                        entry.update(outcome="ended_early", ended_at=record.at)
+                        if event.reason:
+                            entry["reason"] = event.reason
+        timeline.append(
+            {
+                **session_json(session),
+                "phases": [phases[i] for i in sorted(phases)],
+                "ended": ended,
+            }
+        )
+    return timeline
+
+
+async def case_report(log: EventLog, sessions: list[SessionInfo], reader: Seat) -> dict[str, Any]:
+    """The case's report for `reader` (core/report.py): only the records whose
+    audience holds the reader are read, so a partner's report carries only
+    what that partner was sent. A record that no longer decodes (a log of an
+    older release) is left out rather than failing the whole report."""
+    logs = []
+    for session in sessions:
+        try:
+            playbook: Playbook | None = stored_playbook(
+                session.playbook_source, f"{session.playbook_name}.toml"
+            )
+        except PlaybookError:
+            playbook = None
+        events = []
+        for record in await log.read(session.id):
+            if not seat_in(record.audience, reader):
+                continue
+            try:
+                events.append((record.at, decode_event(record.body)))
+            except msgspec.DecodeError:
+                continue
+        logs.append(
+            report.SessionLog(
+                id=session.id,
+                title=session.title,
+                playbook_name=session.playbook_name,
+                created_at=session.created_at,
+                status=session.status,
+                playbook=playbook,
+                events=events,
+            )
+        )
+    return report.build(logs, reader)
 
 
 def join_url(settings: Settings, token: str) -> str:
@@ -230,6 +483,7 @@ def session_json(session: SessionInfo) -> dict[str, Any]:
         "created_at": session.created_at,
         "created_by": session.created_by,
         "status": session.status,
+        "case_id": session.case_id,
     }
 
 

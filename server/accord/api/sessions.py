@@ -25,6 +25,8 @@ MAX_INVITE_TTL_S = 90 * 24 * 3600
 class NewSession(msgspec.Struct, forbid_unknown_fields=True):
     playbook: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     title: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    #: The case the session belongs to (one of the mediator's); none: on its own.
+    case: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class NewInvite(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,8 +64,16 @@ def session_routes(ctx: ApiContext) -> list[Route]:
     async def create_session(request: Request) -> Json:
         mediator = await ctx.mediator(request)
         body = await read_json(request, NewSession, limit)
+        case = None if body.case is None else await ctx.case_of(mediator, body.case)
         session = await service.create_session(
-            ctx.registry, ctx.playbooks, body.playbook, body.title, mediator.id, ctx.clock()
+            ctx.registry,
+            ctx.playbooks,
+            body.playbook,
+            body.title,
+            mediator.id,
+            ctx.clock(),
+            case=case,
+            log=ctx.log,
         )
         return Json(service.session_json(session), status_code=201)
 

@@ -38,11 +38,14 @@ def private_to(partner: Partner) -> tuple[Seat, ...]:
 MEDIATOR: Final = frozenset({"mediator"})
 PARTNER: Final = frozenset(PARTNERS)
 SYSTEM: Final = frozenset({"system"})
+#: Any of the three seats (not the timers): e.g. naming a partner.
+SEAT: Final = MEDIATOR | PARTNER
 #: The senders, in words, for refusals ("only a partner may").
 WHO: Final[dict[frozenset[str], str]] = {
     MEDIATOR: "the mediator",
     PARTNER: "a partner",
     SYSTEM: "the server's timers",
+    SEAT: "a seat of the session",
 }
 
 # -- field types ------------------------------------------------------------------

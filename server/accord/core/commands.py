@@ -27,6 +27,7 @@ from accord.core.overlays.time_out import (
 )
 from accord.core.parts import COMMANDS
 from accord.core.phases import PhaseCommand
+from accord.core.phases.comfort_scale import FinishRating, RateScenario
 from accord.core.phases.debrief import AnswerDebrief, SkipDebrief
 from accord.core.phases.dialogue import (
     AnswerQuestion,
@@ -45,6 +46,8 @@ from accord.core.phases.dialogue import (
     Yield,
 )
 from accord.core.phases.lobby import Admit
+from accord.core.phases.measure import SubmitMeasure
+from accord.core.phases.mutual_reveal import AnswerItems, DiscloseNo, FinishList, RevealList
 from accord.core.session import AddNote, EndSession, FireTimer, SessionCommand
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "Admit",
     "AdvancePhase",
     "AnswerDebrief",
+    "AnswerItems",
     "AnswerQuestion",
     "AnyCommand",
     "AskQuestion",
@@ -62,20 +66,26 @@ __all__ = [
     "Command",
     "ConfirmParaphrase",
     "CorrectParaphrase",
+    "DiscloseNo",
     "EndSession",
     "EndTimeOut",
     "ExtendTimeOut",
+    "FinishList",
+    "FinishRating",
     "FireTimer",
     "GrantFloor",
     "MakeStatement",
     "Paraphrase",
+    "RateScenario",
     "Reflect",
     "ReorderQueue",
     "RequestFloor",
+    "RevealList",
     "RevokeFloor",
     "ScheduleTimeOut",
     "SkipDebrief",
     "StartTimeOut",
+    "SubmitMeasure",
     "WaiveParaphrase",
     "WithdrawRequest",
     "Yield",

@@ -32,6 +32,7 @@ from accord.core.overlays.time_out import (
 )
 from accord.core.parts import EVOLVERS
 from accord.core.phases import PhaseEvent
+from accord.core.phases.comfort_scale import RatingFinished, ScenarioRated
 from accord.core.phases.debrief import DebriefAnswered, DebriefCompleted, DebriefStarted
 from accord.core.phases.dialogue import (
     FloorGranted,
@@ -52,6 +53,14 @@ from accord.core.phases.dialogue import (
     TurnEnded,
 )
 from accord.core.phases.lobby import PartnerAdmitted
+from accord.core.phases.measure import MeasureScored, MeasureSubmitted
+from accord.core.phases.mutual_reveal import (
+    MutualAnswered,
+    MutualDisclosed,
+    MutualFinished,
+    MutualLocked,
+    MutualRevealed,
+)
 from accord.core.session import NoteAdded, PhaseStarted, SessionEnded, SessionEvent
 
 __all__ = [
@@ -68,6 +77,13 @@ __all__ = [
     "FloorRequested",
     "FloorRevoked",
     "FloorYielded",
+    "MeasureScored",
+    "MeasureSubmitted",
+    "MutualAnswered",
+    "MutualDisclosed",
+    "MutualFinished",
+    "MutualLocked",
+    "MutualRevealed",
     "NoteAdded",
     "ParaphraseConfirmed",
     "ParaphraseCorrected",
@@ -79,7 +95,9 @@ __all__ = [
     "QuestionAnswered",
     "QuestionAsked",
     "QueueReordered",
+    "RatingFinished",
     "ReflectionOffered",
+    "ScenarioRated",
     "ScheduleCancelled",
     "SessionEnded",
     "Stage",

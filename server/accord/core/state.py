@@ -1,9 +1,13 @@
 """The session state: a fold of the event log (DESIGN.md, "The core: a decider").
 
-Frozen structs, replaced never mutated. The state holds nothing private: the
-time-out reasons, debrief answers and mediator notes live only in events, whose
-audiences keep them where they belong. A snapshot of the state is therefore
-safe to show any seat (each phase type's `view` hides what it must).
+Frozen structs, replaced never mutated. Private texts are not kept here: the
+time-out reasons, debrief answers, notes and what shaped a value live only in
+events, whose audiences keep them where they belong. What a phase must keep of
+a partner's private answers to decide (a values card's place, a yes / maybe /
+no before the reveal) is in its phase state, and that phase type's `view`
+strips it from every other partner's view: the state itself is never sent,
+only `view.seat_view` / `seat_update` of it (tests/core/test_machine.py checks
+each seat's view, invariant 9).
 
 The phase is one of the registered phase types' states (or `ended`), the
 overlay one of the overlays' states; the structs themselves live in the
@@ -13,6 +17,8 @@ modules of their types and are re-exported here.
 from __future__ import annotations
 
 from typing import cast
+
+import msgspec
 
 from accord.core.base import PhaseState, State, Timer
 from accord.core.overlays import AnyOverlay
@@ -30,6 +36,7 @@ __all__ = [
     "DialoguePhase",
     "EndedPhase",
     "LobbyPhase",
+    "Names",
     "Overlay",
     "Phase",
     "Schedule",
@@ -42,6 +49,17 @@ __all__ = [
 
 class EndedPhase(PhaseState, tag="ended", frozen=True):
     """After the session ended: only the mediator's notes are accepted."""
+
+
+class Names(State, frozen=True):
+    """The partners' display names, as everyone sees them (DESIGN.md, "Cases").
+
+    Empty until set: a page then says "Partner A" and "Partner B". A session
+    created in a case starts with the case's names (session.py, `names.changed`).
+    """
+
+    partner_a: str = ""
+    partner_b: str = ""
 
 
 Phase = AnyPhase | EndedPhase
@@ -58,6 +76,7 @@ class SessionState(State, kw_only=True, frozen=True):
     next_timer: int = 1
     next_statement: int = 1
     admitted: tuple[Partner, ...] = ()
+    names: Names = msgspec.field(default_factory=Names)
     #: A phase that takes scheduled breaks (a dialogue) has started.
     dialogue_started: bool = False
 

@@ -1,10 +1,11 @@
 """What a seat is shown: the snapshot a joining client receives, and the light
 update the hub sends with every batch of events.
 
-The state holds nothing private (see state.py); each phase type and overlay
+The state is never sent as it is (see state.py): each phase type and overlay
 hides what a seat may not see of its own state (a partner sees only its own
-debrief answer counted). Added for the page, so that a client renders without
-knowing any rule (DESIGN.md, "Permissions come from the server"):
+debrief answer counted, its own values sort and yes / maybe / no answers).
+Added for the page, so that a client renders without knowing any rule
+(DESIGN.md, "Permissions come from the server"):
 
 - `role`, `prompt` ({role, stage, text}): who the seat is now, and its headline;
 - `may`: the command types `decide` would take from it now (permissions.py);

@@ -20,7 +20,7 @@ import logging
 from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from accord.core import AnyCommand, Playbook, Rejected, decide, evolve, fold
 from accord.core.codec import decode_event, encode_event
@@ -58,6 +58,13 @@ RESULT_CACHE = 2048
 #: new reason) within this many seconds is acknowledged without a new event:
 #: the mediator already has it, and a flood must not fill the record.
 SIGNAL_COALESCE_S = 10.0
+#: Appended to the log's epoch to make the epoch clients see. Protocol 3
+#: numbers each seat's events by the seat's own count; protocol 2 sent the
+#: log's seqs. A client that kept a position from before gives back an epoch
+#: without this suffix, which differs, and starts over (`reset: true`) instead
+#: of resuming from a seq in the other numbering. The epoch is opaque to
+#: clients (docs/PROTOCOL.md); change the suffix if the numbering ever changes.
+WIRE_SUFFIX: Final = ".s3"
 
 Fanout = Callable[["LiveSession", list[Record]], Awaitable[None]]
 
@@ -84,9 +91,11 @@ class LiveSession:
         self.log = log
         self.state: SessionState = fold(playbook, ())
         self.head = 0
-        #: The seqs each seat may see, in order (invariant 9: what a seat is told
-        #: of the log's position is only ever one of these, so private events of
-        #: other seats leave no trace in a seq it is given).
+        #: The log's seqs each seat may see, in order. A seat is told its own
+        #: count of these, never a log seq (`count`; invariant 9: private
+        #: events of other seats leave no trace, not even a gap, in its seqs).
+        #: Every node builds it from the log's audience masks, so every node
+        #: numbers a seat's events alike.
         self.visible: dict[Seat, array[int]] = {seat: array("q") for seat in SEATS}
         self.epoch = ""
         self.lock = asyncio.Lock()
@@ -141,13 +150,35 @@ class LiveSession:
                 if seat_in(record.audience, seat):
                     self.visible[seat].append(record.seq)
 
-    def seen(self, seat: Seat, upto: int | None = None) -> int:
-        """The last seq `seat` may see, up to `upto` (the head): 0 if none."""
+    def count(self, seat: Seat, upto: int | None = None) -> int:
+        """How many events of the log up to `upto` (the head if None) `seat`
+        may see: the seq the seat knows the log's position by (invariant 9).
+
+        A seat numbers the events it may see 1, 2, 3 … without holes
+        (docs/PROTOCOL.md, "Events"): the n-th has seq n. So a partner cannot
+        tell from its seqs whether, or how often, the other partner wrote
+        something private, or the mediator a note."""
         seqs = self.visible[seat]
-        if upto is None or (seqs and seqs[-1] <= upto):
-            return seqs[-1] if seqs else 0
-        i = bisect.bisect_right(seqs, upto)
-        return seqs[i - 1] if i else 0
+        if upto is None or not seqs or seqs[-1] <= upto:
+            return len(seqs)
+        if len(seqs) == self.head:
+            # A seat that may see every event (the mediator, as the core's
+            # audiences stand; checked here, not assumed): its seqs are the log's.
+            return max(upto, 0)
+        return bisect.bisect_right(seqs, upto)
+
+    def log_seq(self, seat: Seat, count: int) -> int | None:
+        """The log's seq of the `count`-th event `seat` may see (0 for none);
+        None if the seat may see fewer events than that."""
+        seqs = self.visible[seat]
+        if count > len(seqs):
+            return None
+        return seqs[count - 1] if count > 0 else 0
+
+    @property
+    def wire_epoch(self) -> str:
+        """The epoch clients are given and give back: the log's, with WIRE_SUFFIX."""
+        return self.epoch + WIRE_SUFFIX
 
     def log_head(self) -> LogHead:
         return LogHead(self.head, self.epoch)
@@ -171,8 +202,9 @@ class LiveSession:
 
         `still`, checked once the session's lock is held, says whether the
         sender's connection may still act (not revoked meanwhile). An accepted
-        command's `seq` is the last seq the sender may see as of it: never one
-        of an event private to others (invariant 9)."""
+        command's `seq` is the sender's count of the events it may see as of
+        the command (`count`): events private to others do not move it
+        (invariant 9)."""
         key = (actor, cid) if cid else None
         if key is not None and key in self._results:
             return self._results[key], False
@@ -181,9 +213,14 @@ class LiveSession:
                 return error_ack("not_joined", "This connection was closed; connect again."), False
             if key is not None and key in self._results:
                 return self._results[key], False
-            ack = await self._execute_locked(actor, command, cid)
+            ack, coalesced = await self._execute_locked(actor, command, cid)
             if ack["ok"] and actor != "system":
-                ack = {"ok": True, "seq": self.seen(actor, ack["seq"])}
+                # The log's seq as of the command, in the sender's numbering.
+                ack = {"ok": True, "seq": self.count(actor, ack["seq"])}
+            if coalesced and key is not None:
+                # In no log: a retry of it is answered the same, even once the
+                # time-out ended.
+                self._remember(key, ack)
             kind = command_type(command)
             self._metrics.commands.labels(kind, "ok" if ack["ok"] else ack["error"]["code"]).inc()
             retryable = ("unavailable", "conflict", "internal_error")
@@ -199,64 +236,16 @@ class LiveSession:
 
     async def _execute_locked(
         self, actor: Actor, command: AnyCommand, cid: str | None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
+        """The acknowledgement, with the log's seq; and whether it is a
+        coalesced safe signal (acknowledged without an event)."""
         new: list[Record] = []
         try:
             if self._stale:
                 new += await self._catch_up()
             if self._repeated_signal(actor, command):
-                ack: dict[str, Any] = {"ok": True, "seq": self.seen(actor)}  # type: ignore[arg-type]
-                if cid:  # a retry of it is answered the same, even once the time-out ended
-                    self._remember((actor, cid), ack)
-                return ack
-            for _ in range(MAX_CONFLICT_RETRIES):
-                now = self._clock()
-                try:
-                    events = decide(self.state, command, actor, now)
-                except Rejected as refusal:
-                    if cid and (
-                        seq := await self.log.command_result(self.id, CommandKey(actor, cid))
-                    ):
-                        if seq > self.head:
-                            new += await self._catch_up()  # its events before its ack
-                        return {"ok": True, "seq": seq}  # a retry of a command from before
-                    if (await self.log.head(self.id)).seq != self.head:
-                        # Decided on a stale state: another node appended since.
-                        # Refuse only what the latest state refuses.
-                        new += await self._catch_up()
-                        continue
-                    return error_ack(refusal.code, refusal.message)
-                records = [
-                    NewRecord(now, actor, audience_mask(e.audience), encode_event(e))
-                    for e in events
-                ]
-                after = self.state
-                for event in events:
-                    after = evolve(after, event)
-                try:
-                    head = await self.log.append(
-                        self.id,
-                        self.head,
-                        records,
-                        CommandKey(actor, cid) if cid else None,
-                        deadline=earliest(after),
-                    )
-                except DuplicateCommand as duplicate:
-                    if duplicate.last_seq > self.head:
-                        new += await self._catch_up()  # its events before its ack
-                    return {"ok": True, "seq": duplicate.last_seq}
-                except SeqConflict:
-                    new += await self._catch_up()
-                    continue
-                new += self._commit(records, after, head)
-                if isinstance(command, CallTimeOut) and isinstance(
-                    self.state.overlay, TimeOutOverlay
-                ):
-                    self._signals[actor] = (self.state.overlay.timer, now)
-                return {"ok": True, "seq": head}
-            return error_ack(
-                "conflict", f"{actor}'s {command_type(command)} met concurrent changes; retry"
-            )
+                return {"ok": True, "seq": self.head}, True
+            return await self._decide_and_append(actor, command, cid, new), False
         except StoreError as exc:
             self._stale = True
             self._metrics.store_errors.inc()
@@ -265,16 +254,65 @@ class LiveSession:
                 "unavailable",
                 "The session's record could not be confirmed as written. Retry in a moment "
                 "with the same cid: a retry records it once, or answers the first result.",
-            )
+            ), False
         except Exception:
             self._stale = True
             logger.exception("session %s: command failed", self.id)
             return error_ack(
                 "internal_error", "The server failed on this command; retry with the same cid."
-            )
+            ), False
         finally:
             if new:
                 await self._delivered(new)
+
+    async def _decide_and_append(
+        self, actor: Actor, command: AnyCommand, cid: str | None, new: list[Record]
+    ) -> dict[str, Any]:
+        """Decide against the latest state and append, again on a conflict;
+        what was read or written meanwhile goes into `new` (for the fan-out)."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            now = self._clock()
+            try:
+                events = decide(self.state, command, actor, now)
+            except Rejected as refusal:
+                if cid and (seq := await self.log.command_result(self.id, CommandKey(actor, cid))):
+                    if seq > self.head:
+                        new += await self._catch_up()  # its events before its ack
+                    return {"ok": True, "seq": seq}  # a retry of a command from before
+                if (await self.log.head(self.id)).seq != self.head:
+                    # Decided on a stale state: another node appended since.
+                    # Refuse only what the latest state refuses.
+                    new += await self._catch_up()
+                    continue
+                return error_ack(refusal.code, refusal.message)
+            records = [
+                NewRecord(now, actor, audience_mask(e.audience), encode_event(e)) for e in events
+            ]
+            after = self.state
+            for event in events:
+                after = evolve(after, event)
+            try:
+                head = await self.log.append(
+                    self.id,
+                    self.head,
+                    records,
+                    CommandKey(actor, cid) if cid else None,
+                    deadline=earliest(after),
+                )
+            except DuplicateCommand as duplicate:
+                if duplicate.last_seq > self.head:
+                    new += await self._catch_up()  # its events before its ack
+                return {"ok": True, "seq": duplicate.last_seq}
+            except SeqConflict:
+                new += await self._catch_up()
+                continue
+            new += self._commit(records, after, head)
+            if isinstance(command, CallTimeOut) and isinstance(self.state.overlay, TimeOutOverlay):
+                self._signals[actor] = (self.state.overlay.timer, now)
+            return {"ok": True, "seq": head}
+        return error_ack(
+            "conflict", f"{actor}'s {command_type(command)} met concurrent changes; retry"
+        )
 
     def _repeated_signal(self, actor: Actor, command: AnyCommand) -> bool:
         """A safe signal given again, without a new reason, while the time-out it

@@ -34,7 +34,8 @@ import accord
 from accord.core import CODES, Playbook, Rejected, parse_command, seat_update, seat_view
 from accord.core.commands import CallTimeOut, command_type
 from accord.core.playbook import PlaybookError, stored_playbook
-from accord.core.seats import SEATS, Seat
+from accord.core.seats import SEATS, Partner, Seat
+from accord.core.session import SetName
 from accord.core.state import TimeOutOverlay
 from accord.core.view import seat_updates
 from accord.hub.admission import client_address
@@ -45,7 +46,7 @@ from accord.hub.live import LiveSession, earliest
 from accord.hub.metrics import HubMetrics
 from accord.hub.packet import MALFORMED, RESERVED, AccordPacket, TooLarge
 from accord.hub.transport import AccordServer, OutboundQueue
-from accord.hub.wire import encode_state, events_packet, wire_event
+from accord.hub.wire import encode_state, events_packet, wire_event, wire_head, with_seq
 from accord.security import TokenError, verify_invite_token
 from accord.settings import Settings
 from accord.store.base import EventLog, Invite, Record, Registry, StoreError, seat_in
@@ -442,16 +443,21 @@ class Hub:
         """Emit each seat the records its audience includes (invariant 7), in seq order,
         with the seat's view of the state after them (what it may do now, its prompt).
 
-        The events of each distinct batch are encoded once and spliced into each
-        seat's packet, handed straight to Engine.IO: `sio.emit` per seat would
-        encode them again and make a task per seat. A seat that sees none of
-        the records gets nothing, not even its state: a private event leaves no
-        trace in another seat's view. A seat whose join is still streaming its
-        history gets them from the log afterwards."""
-        wire: list[bytes] | None = None
-        batches: dict[int, list[bytes]] = {}
+        Each seat numbers its events by its own count (`LiveSession.count`):
+        seats that see the same records by the same numbers share one encoded
+        batch (the mediator's numbers are the log's; the partners' agree with
+        each other until one writes something private). Each record's shared
+        part is encoded once (`wire_head`), and the packets are handed straight
+        to Engine.IO: `sio.emit` per seat would encode them again and make a
+        task per seat. A seat that sees none of the records gets nothing, not
+        even its state: a private event leaves no trace in another seat's view.
+        A seat whose join is still streaming its history gets them from the
+        log afterwards."""
+        heads: list[bytes | None] = [None] * len(records)
+        batches: dict[tuple[int, int], list[bytes]] = {}
         last = records[-1].seq
-        sending: list[tuple[Seat, Connection, str, int]] = []
+        before = records[0].seq - 1
+        sending: list[tuple[Seat, str, int, int]] = []
         for seat, sid in list(live.seats.items()):
             conn = self.connections.get(sid)
             if conn is None or conn.ended is not None or conn.streaming:
@@ -462,18 +468,24 @@ class Hub:
                 if seat_in(record.audience, seat):
                     visible |= 1 << i
             if visible:
-                sending.append((seat, conn, sid, visible))
+                sending.append((seat, sid, visible, live.count(seat, before) + 1))
         if not sending:
             return
         views = seat_updates(live.state, [seat for seat, *_ in sending])
-        for seat, _, sid, visible in sending:
-            batch = batches.get(visible)
+        for seat, sid, visible, first in sending:
+            batch = batches.get((visible, first))
             if batch is None:
-                if wire is None:
-                    wire = [wire_event(r) for r in records]
-                batch = batches[visible] = [w for i, w in enumerate(wire) if visible >> i & 1]
+                batch = batches[(visible, first)] = []
+                for i, record in enumerate(records):
+                    if visible >> i & 1:
+                        head = heads[i]
+                        if head is None:
+                            head = heads[i] = wire_head(record)
+                        batch.append(with_seq(head, first + len(batch)))
             state = encode_state(views[seat])
-            packet = eio_packet.Packet(eio_packet.MESSAGE, events_packet(live.epoch, batch, state))
+            packet = eio_packet.Packet(
+                eio_packet.MESSAGE, events_packet(live.wire_epoch, batch, state)
+            )
             await self._send(sid, packet)
 
     async def _send(self, sid: str, packet: eio_packet.Packet) -> None:
@@ -498,6 +510,9 @@ class Hub:
         batch: list[bytes] = []
         size = batches = 0
         covered = records[0].seq - 1 if records else 0
+        # The seat's seq of the last event it may see before these.
+        number = live.count(conn.seat, covered)
+        epoch = live.wire_epoch
         queue = self.sio.queue_of(conn.eio_sid) if room else None
         state = encode_state(seat_update(live.state, conn.seat))
         for record in records:
@@ -506,15 +521,16 @@ class Hub:
             covered = record.seq
             if not seat_in(record.audience, conn.seat):
                 continue
-            encoded = wire_event(record)
+            number += 1
+            encoded = wire_event(record, number)
             batch.append(encoded)
             size += len(encoded)
             if size >= HISTORY_BATCH_BYTES:
-                await self._send(conn.sid, _events_message(live.epoch, batch, state))
+                await self._send(conn.sid, _events_message(epoch, batch, state))
                 batches += 1
                 batch, size = [], 0
         if batch or (always and not batches):
-            await self._send(conn.sid, _events_message(live.epoch, batch, state))
+            await self._send(conn.sid, _events_message(epoch, batch, state))
         return covered
 
     # -- connect ---------------------------------------------------------------------
@@ -800,9 +816,18 @@ class Hub:
             # Closed, taken over or revoked while the join waited: it must not
             # take the seat back from the connection that replaced it.
             return error_ack("not_joined", "This connection was closed; connect again.")
-        # A different epoch (a lost log) or a seq beyond the head: start over.
-        reset = (epoch is not None and epoch != live.epoch) or (last_seq or 0) > live.head
-        after = 0 if reset or last_seq is None else last_seq
+        # `last_seq` is the seat's own count (docs/PROTOCOL.md): the log's seq
+        # it stands for is the one of the seat's `last_seq`-th event. Start
+        # over on a different epoch (a lost log, or a position kept in protocol
+        # 2's numbering), on a seq beyond the seat's count, or on a seq without
+        # an epoch (which numbering it is in cannot be told).
+        known = live.log_seq(conn.seat, last_seq or 0)
+        reset = (
+            (epoch is not None and epoch != live.wire_epoch)
+            or known is None
+            or (bool(last_seq) and epoch is None)
+        )
+        after = 0 if reset or known is None else known
         upto = live.head
         try:
             # Up to the head only: later records (another node's) come by fan-out.
@@ -859,7 +884,7 @@ class Hub:
         connection is cut off meanwhile it stays `streaming`: it is sent
         nothing more."""
         if conn.joined:
-            return {"ok": True, "seq": live.seen(conn.seat), "epoch": live.epoch}
+            return {"ok": True, "seq": live.count(conn.seat), "epoch": live.wire_epoch}
         page: list[Record] = []
         while after < upto:
             if not page:
@@ -888,7 +913,7 @@ class Hub:
             conn.sent_seq = live.head
             conn.streaming = False
             conn.joined = True
-            return {"ok": True, "seq": live.seen(conn.seat), "epoch": live.epoch}
+            return {"ok": True, "seq": live.count(conn.seat), "epoch": live.wire_epoch}
 
     async def _release_seat(
         self, live: LiveSession, conn: Connection, locked: bool = False
@@ -933,7 +958,7 @@ class Hub:
                 return error_ack("unavailable", "The session's record cannot be read; retry.")
         await self._send_events(live, conn, fresh, always=True)
         conn.sent_seq = live.head
-        return {"ok": True, "seq": live.seen(conn.seat), "epoch": live.epoch}
+        return {"ok": True, "seq": live.count(conn.seat), "epoch": live.wire_epoch}
 
     def _overtaken(self, conn: Connection) -> bool:
         """The connection closed, was superseded or had its invite revoked or expire."""
@@ -945,10 +970,10 @@ class Hub:
             "session": live.id,
             "title": live.info.title,
             "seat": seat,
-            "epoch": live.epoch,
-            # The last seq this seat may see, not the head: a private event of
-            # another seat must not show, even as a number (invariant 9).
-            "seq": live.seen(seat),
+            "epoch": live.wire_epoch,
+            # The seat's own count, not the head: a private event of another
+            # seat must not show, even as a number (invariant 9).
+            "seq": live.count(seat),
             "reset": reset,
             "state": seat_view(live.state, seat),
             "presence": dict(live.presence),
@@ -1084,6 +1109,8 @@ class Hub:
         ack, decided = await live.execute_once(
             conn.seat, command, cid, still=lambda: conn.ended is None
         )
+        if ack["ok"] and isinstance(command, SetName):
+            await self._name_in_case(live, command.seat)
         if not ack["ok"] and decided and conn.seat != "mediator":
             # A retry answered from memory was counted the first time.
             await self._refused(live, conn.seat, command_type(command), ack["error"]["code"])
@@ -1092,6 +1119,34 @@ class Hub:
             # after them, as every ack does.
             await conn.caught_up.wait()
         return ack
+
+    async def _name_in_case(self, live: LiveSession, seat: Partner) -> None:
+        """A partner renamed in a session of a case is renamed in the case, so
+        its next session starts with the name (DESIGN.md, "Cases"). The core
+        knows no case: the hub, which did the I/O of the rename, copies it.
+        The log holds the rename already; a failure here leaves the case
+        behind the session, never the record."""
+        case_id = live.info.case_id
+        if case_id is None:
+            return
+        name = live.state.names.partner_a if seat == "partner_a" else live.state.names.partner_b
+        try:
+            if seat == "partner_a":
+                await self.registry.update_case(case_id, name_a=name)
+            else:
+                await self.registry.update_case(case_id, name_b=name)
+        except StoreError as exc:
+            logger.warning("session %s: its case was not renamed: %s", live.id, exc)
+
+    async def rename(self, session_id: str, seat: Partner, name: str) -> bool:
+        """Rename a partner in a live session of a case, as its mediator (the
+        case was renamed over HTTP). False if the session has ended, or
+        refuses the name; the case keeps the name either way."""
+        live = await self.session(session_id)
+        if live is None or live.state.ended:
+            return False
+        ack = await live.execute("mediator", SetName(seat=seat, name=name), None)
+        return bool(ack["ok"])
 
     async def _refused(self, live: LiveSession, seat: Seat, kind: str, code: str) -> None:
         """Count a partner's refused command and tell the mediator (the balance

@@ -6,9 +6,9 @@ it expects and fails with `SeqConflict` otherwise; an append returns only after
 its records are durable; a command's `cid` is recorded with its records so a
 retry finds the first result. The epoch changes only if a log is lost.
 
-The registry holds what is not the log: mediator accounts, sessions (with the
-playbook text frozen at creation), seat invites, setup tokens and the audit
-trail.
+The registry holds what is not the log: mediator accounts, cases (a couple's
+sessions over time), sessions (with the playbook text frozen at creation),
+seat invites, setup tokens and the audit trail.
 """
 
 from __future__ import annotations
@@ -178,6 +178,25 @@ class SessionInfo:
     created_by: str | None  # mediator id, None when created from the shell
     created_at: float
     status: str  # "open" | "ended"
+    case_id: str | None = None  # the case it belongs to; None for a session on its own
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A couple's sessions over time, owned by a mediator (DESIGN.md, "Cases").
+
+    The partners' display names are the case's (pseudonyms are fine): a
+    session created in the case starts with them, and a rename in one of its
+    sessions comes back here, so the next session starts with the new names.
+    """
+
+    id: str
+    owner: str | None  # mediator id, None when created from the shell
+    title: str
+    name_a: str  # partner_a's display name
+    name_b: str  # partner_b's display name
+    created_at: float
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +237,21 @@ class Registry(Protocol):
     async def get_session(self, session_id: str) -> SessionInfo | None: ...
     async def list_sessions(self, created_by: str | None = None) -> list[SessionInfo]: ...
     async def set_session_status(self, session_id: str, status: str) -> None: ...
+
+    # cases
+    async def add_case(self, case: Case) -> None: ...  # raises ValueError if the id exists
+    async def get_case(self, case_id: str) -> Case | None: ...
+    async def list_cases(self, owner: str | None = None) -> list[Case]: ...  # oldest first
+    async def case_sessions(self, case_id: str) -> list[SessionInfo]: ...  # oldest first
+    async def update_case(
+        self,
+        case_id: str,
+        *,
+        title: str | None = None,
+        name_a: str | None = None,
+        name_b: str | None = None,
+        archived: bool | None = None,
+    ) -> Case | None: ...  # only the fields given change; None for an unknown id
 
     # invites
     async def add_invite(self, invite: Invite) -> None: ...

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from accord.store.base import (
     KEEP,
     AuditEntry,
+    Case,
     CommandKey,
     Deadline,
     DuplicateCommand,
@@ -130,6 +131,7 @@ class MemoryRegistry:
     def __init__(self) -> None:
         self._mediators: dict[str, Mediator] = {}
         self._sessions: dict[str, SessionInfo] = {}
+        self._cases: dict[str, Case] = {}
         self._invites: dict[str, Invite] = {}
         # token hash -> [expires_at, used]
         self._setup_tokens: dict[str, tuple[float, bool]] = {}
@@ -197,6 +199,53 @@ class MemoryRegistry:
         if session is None:
             raise KeyError(session_id)
         self._sessions[session_id] = replace(session, status=status)
+
+    # cases
+
+    async def add_case(self, case: Case) -> None:
+        self._check_open()
+        if case.id in self._cases:
+            raise ValueError(f"case {case.id} already exists")
+        self._cases[case.id] = case
+
+    async def get_case(self, case_id: str) -> Case | None:
+        self._check_open()
+        return self._cases.get(case_id)
+
+    async def list_cases(self, owner: str | None = None) -> list[Case]:
+        """All cases, or one mediator's; oldest first."""
+        self._check_open()
+        found = [c for c in self._cases.values() if owner is None or c.owner == owner]
+        return sorted(found, key=lambda c: (c.created_at, c.id))
+
+    async def case_sessions(self, case_id: str) -> list[SessionInfo]:
+        """A case's sessions, oldest first."""
+        self._check_open()
+        found = [s for s in self._sessions.values() if s.case_id == case_id]
+        return sorted(found, key=lambda s: (s.created_at, s.id))
+
+    async def update_case(
+        self,
+        case_id: str,
+        *,
+        title: str | None = None,
+        name_a: str | None = None,
+        name_b: str | None = None,
+        archived: bool | None = None,
+    ) -> Case | None:
+        """Change the fields given (None: keep); the case as it is now, None if unknown."""
+        self._check_open()
+        case = self._cases.get(case_id)
+        if case is None:
+            return None
+        case = self._cases[case_id] = replace(
+            case,
+            title=case.title if title is None else title,
+            name_a=case.name_a if name_a is None else name_a,
+            name_b=case.name_b if name_b is None else name_b,
+            archived=case.archived if archived is None else archived,
+        )
+        return case
 
     # invites
 

@@ -26,11 +26,15 @@ Shared (tagged `{registry}` or `{timers}`, so each group is one slot):
     accord:{registry}:emails            hash email -> id
     accord:{registry}:sessions          zset session id by created_at
     accord:{registry}:sessions-by:<mid> zset, one mediator's sessions
+    accord:{registry}:cases             zset case id by created_at
+    accord:{registry}:cases-by:<mid>    zset, one mediator's cases
+    accord:{registry}:case-sessions:<cid> zset, one case's sessions by created_at
     accord:{registry}:audit             list of every audit entry
     accord:{timers}:due                 zset session id by earliest deadline
     accord:{timers}:seq                 hash session id -> `<epoch>:<seq>` of that deadline
     accord:node:<node>                  a live node's heartbeat (expires unless renewed)
     accord:invite:<iid>                 hash, one Invite
+    accord:case:<cid>                   hash, one Case
     accord:setup:<token hash>           hash, one setup token
 
 An append is one Lua script (Redis runs a script alone, start to end): it
@@ -83,6 +87,7 @@ from redis.exceptions import (
 from accord.store.base import (
     KEEP,
     AuditEntry,
+    Case,
     CommandKey,
     Deadline,
     DuplicateCommand,
@@ -144,12 +149,25 @@ _MEDIATORS: Final = "accord:{registry}:mediators"
 _EMAILS: Final = "accord:{registry}:emails"
 _SESSIONS: Final = "accord:{registry}:sessions"
 _AUDIT: Final = "accord:{registry}:audit"
+_CASES: Final = "accord:{registry}:cases"
 TIMERS_DUE: Final = "accord:{timers}:due"
 _TIMERS_SEQ: Final = "accord:{timers}:seq"
 
 
 def _sessions_by(mediator_id: str) -> str:
     return f"accord:{{registry}}:sessions-by:{mediator_id}"
+
+
+def _cases_by(mediator_id: str) -> str:
+    return f"accord:{{registry}}:cases-by:{mediator_id}"
+
+
+def _case_sessions(case_id: str) -> str:
+    return f"accord:{{registry}}:case-sessions:{case_id}"
+
+
+def _case_key(case_id: str) -> str:
+    return f"accord:case:{case_id}"
 
 
 def _node_key(node: str) -> str:
@@ -351,6 +369,16 @@ return redis.call('HGETALL', KEYS[1])
 """
 )
 
+# KEYS: a hash. ARGV: field, value, ... Change those fields if the hash exists;
+# all its fields as they are now (false if it does not exist).
+_UPDATE = _Script(
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return redis.call('HGETALL', KEYS[1])
+"""
+)
+
 # KEYS: setup token. ARGV: now.
 _USE_SETUP = _Script(
     """
@@ -381,6 +409,7 @@ def _hash(raw: dict[bytes, bytes]) -> dict[str, bytes]:
 
 def _session_from(fields: dict[str, bytes]) -> SessionInfo:
     created_by = fields.get("created_by")
+    case_id = fields.get("case_id")
     return SessionInfo(
         id=_text(fields["id"]),
         title=_text(fields["title"]),
@@ -389,6 +418,20 @@ def _session_from(fields: dict[str, bytes]) -> SessionInfo:
         created_by=None if created_by is None else _text(created_by),
         created_at=float(fields["created_at"]),
         status=_text(fields["status"]),
+        case_id=None if case_id is None else _text(case_id),
+    )
+
+
+def _case_from(fields: dict[str, bytes]) -> Case:
+    owner = fields.get("owner")
+    return Case(
+        id=_text(fields["id"]),
+        owner=None if owner is None else _text(owner),
+        title=_text(fields["title"]),
+        name_a=_text(fields["name_a"]),
+        name_b=_text(fields["name_b"]),
+        created_at=float(fields["created_at"]),
+        archived=fields.get("archived") == b"1",
     )
 
 
@@ -856,6 +899,8 @@ class RedisStore:
         ]
         if session.created_by is not None:
             fields += ["created_by", session.created_by]
+        if session.case_id is not None:
+            fields += ["case_id", session.case_id]
         # The indexes first, the session last: a failure in between leaves an
         # index entry without a session, which listing skips, never a session
         # that no listing shows. NX keeps a duplicate from moving an entry.
@@ -865,6 +910,10 @@ class RedisStore:
             if session.created_by is not None:
                 pipe.zadd(
                     _sessions_by(session.created_by), {session.id: session.created_at}, nx=True
+                )
+            if session.case_id is not None:
+                pipe.zadd(
+                    _case_sessions(session.case_id), {session.id: session.created_at}, nx=True
                 )
             await self._call(pipe.execute())
         done = await self._call(_CREATE(self._redis, [session_key(session.id, "info")], fields))
@@ -896,6 +945,79 @@ class RedisStore:
         )
         if not done:
             raise KeyError(session_id)
+
+    # Registry: cases
+
+    async def add_case(self, case: Case) -> None:
+        fields: list[Any] = [
+            "id",
+            case.id,
+            "title",
+            case.title,
+            "name_a",
+            case.name_a,
+            "name_b",
+            case.name_b,
+            "created_at",
+            _num(case.created_at),
+            "archived",
+            "1" if case.archived else "0",
+        ]
+        if case.owner is not None:
+            fields += ["owner", case.owner]
+        # Indexes first, as for sessions: listing skips an index entry without a case.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(_CASES, {case.id: case.created_at}, nx=True)
+            if case.owner is not None:
+                pipe.zadd(_cases_by(case.owner), {case.id: case.created_at}, nx=True)
+            await self._call(pipe.execute())
+        if not await self._call(_CREATE(self._redis, [_case_key(case.id)], fields)):
+            raise ValueError(f"case {case.id} already exists")
+
+    async def get_case(self, case_id: str) -> Case | None:
+        raw = await self._call(self._redis.hgetall(_case_key(case_id)))
+        return _case_from(_hash(raw)) if raw else None
+
+    async def list_cases(self, owner: str | None = None) -> list[Case]:
+        """All cases, or one mediator's; oldest first."""
+        index = _CASES if owner is None else _cases_by(owner)
+        ids = [_text(i) for i in await self._call(self._redis.zrange(index, 0, -1))]
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hgetall(_case_key(cid))
+            rows = await self._call(pipe.execute())
+        cases = [_case_from(_hash(raw)) for raw in rows if raw]
+        return [c for c in cases if owner is None or c.owner == owner]
+
+    async def case_sessions(self, case_id: str) -> list[SessionInfo]:
+        """A case's sessions, oldest first."""
+        ids = [
+            _text(i) for i in await self._call(self._redis.zrange(_case_sessions(case_id), 0, -1))
+        ]
+        return [s for s in await self._sessions(ids) if s is not None and s.case_id == case_id]
+
+    async def update_case(
+        self,
+        case_id: str,
+        *,
+        title: str | None = None,
+        name_a: str | None = None,
+        name_b: str | None = None,
+        archived: bool | None = None,
+    ) -> Case | None:
+        """Change the fields given (None: keep); the case as it is now, None if unknown."""
+        args: list[Any] = []
+        for name, value in (("title", title), ("name_a", name_a), ("name_b", name_b)):
+            if value is not None:
+                args += [name, value]
+        if archived is not None:
+            args += ["archived", "1" if archived else "0"]
+        flat = await self._call(_UPDATE(self._redis, [_case_key(case_id)], args))
+        if not flat:
+            return None
+        return _case_from({_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)})
 
     # Registry: invites
 

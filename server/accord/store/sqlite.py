@@ -40,6 +40,7 @@ from typing import Any, NoReturn, TypeVar
 from accord.store.base import (
     KEEP,
     AuditEntry,
+    Case,
     CommandKey,
     Deadline,
     DuplicateCommand,
@@ -56,7 +57,7 @@ from accord.store.base import (
     new_epoch,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each statement runs separately: executescript() would commit the migration's
 # transaction half-way.
@@ -147,7 +148,24 @@ _SCHEMA_V2 = (
     ) WITHOUT ROWID""",
 )
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+# Version 3: cases (a couple's sessions over time, DESIGN.md "Cases"), and a
+# session's case. Sessions of older files belong to no case, as before.
+_SCHEMA_V3 = (
+    """CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        owner TEXT,
+        title TEXT NOT NULL,
+        name_a TEXT NOT NULL,
+        name_b TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        archived INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX cases_by_owner ON cases (owner, created_at)",
+    "ALTER TABLE sessions ADD COLUMN case_id TEXT",
+    "CREATE INDEX sessions_by_case ON sessions (case_id, created_at) WHERE case_id IS NOT NULL",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 # A batch bigger than this waits for the next commit, so one burst cannot
 # stretch a single transaction (and everyone's latency) without bound.
@@ -210,6 +228,7 @@ _RECORD = _columns(Record)
 _MEDIATOR = _columns(Mediator)
 _SESSION = _columns(SessionInfo)
 _INVITE = _columns(Invite)
+_CASE = _columns(Case)
 _AUDIT = _columns(AuditEntry)
 
 
@@ -595,7 +614,7 @@ class SqliteStore:
             try:
                 conn.execute(
                     "INSERT INTO sessions (id, title, playbook_name, playbook_source,"
-                    " created_by, created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " created_by, created_at, status, case_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         session.id,
                         session.title,
@@ -604,6 +623,7 @@ class SqliteStore:
                         session.created_by,
                         session.created_at,
                         session.status,
+                        session.case_id,
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -637,6 +657,80 @@ class SqliteStore:
                 raise KeyError(session_id)
 
         await self._write(op)
+
+    # Registry: cases
+
+    async def add_case(self, case: Case) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    f"INSERT INTO cases ({_CASE}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        case.id,
+                        case.owner,
+                        case.title,
+                        case.name_a,
+                        case.name_b,
+                        case.created_at,
+                        int(case.archived),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise ValueError(f"case {case.id} already exists") from None
+
+        await self._write(op)
+
+    async def get_case(self, case_id: str) -> Case | None:
+        return await self._read(
+            lambda c: _one(c, _case, f"SELECT {_CASE} FROM cases WHERE id = ?", case_id)
+        )
+
+    async def list_cases(self, owner: str | None = None) -> list[Case]:
+        """All cases, or one mediator's; oldest first."""
+        sql = f"SELECT {_CASE} FROM cases"
+        args: tuple[object, ...] = ()
+        if owner is not None:
+            sql += " WHERE owner = ?"
+            args = (owner,)
+        sql += " ORDER BY created_at, id"
+        return await self._read(lambda c: _all(c, _case, sql, *args))
+
+    async def case_sessions(self, case_id: str) -> list[SessionInfo]:
+        """A case's sessions, oldest first."""
+        sql = f"SELECT {_SESSION} FROM sessions WHERE case_id = ? ORDER BY created_at, id"
+        return await self._read(lambda c: _all(c, SessionInfo, sql, case_id))
+
+    async def update_case(
+        self,
+        case_id: str,
+        *,
+        title: str | None = None,
+        name_a: str | None = None,
+        name_b: str | None = None,
+        archived: bool | None = None,
+    ) -> Case | None:
+        """Change the fields given (None: keep); the case as it is now, None if unknown."""
+        changes: dict[str, object] = {
+            name: value
+            for name, value in (
+                ("title", title),
+                ("name_a", name_a),
+                ("name_b", name_b),
+                ("archived", None if archived is None else int(archived)),
+            )
+            if value is not None
+        }
+
+        def op(conn: sqlite3.Connection) -> Case | None:
+            if changes:
+                # The column names are ours (above), never the caller's.
+                assignments = ", ".join(f"{name} = ?" for name in changes)
+                conn.execute(
+                    f"UPDATE cases SET {assignments} WHERE id = ?", (*changes.values(), case_id)
+                )
+            return _one(conn, _case, f"SELECT {_CASE} FROM cases WHERE id = ?", case_id)
+
+        return await self._write(op)
 
     # Registry: invites
 
@@ -838,6 +932,18 @@ def _append(
             (session_id, command.seat, command.cid, new_head),
         )
     return new_head
+
+
+def _case(
+    id: str,
+    owner: str | None,
+    title: str,
+    name_a: str,
+    name_b: str,
+    created_at: float,
+    archived: int,
+) -> Case:
+    return Case(id, owner, title, name_a, name_b, created_at, bool(archived))
 
 
 def _one(conn: sqlite3.Connection, cls: Callable[..., _T], sql: str, *args: object) -> _T | None:

@@ -92,7 +92,8 @@ def test_the_closing_debrief_opens_with_its_prompts() -> None:
         DebriefStarted(prompts=prompts, after="phase"),
     ]
     assert seat_view(s.state, "partner_a")["hints"] == {
-        "debrief.answer": {"prompts": list(prompts)}
+        "debrief.answer": {"prompts": list(prompts)},
+        "names.set": {"seats": ["partner_a"], "max_chars": 40},
     }
 
 

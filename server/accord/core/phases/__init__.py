@@ -13,26 +13,75 @@ from typing import Final
 
 from accord.core.base import PhaseState, Spec
 from accord.core.kinds import PhaseType
-from accord.core.phases import debrief, dialogue, lobby
+from accord.core.phases import (
+    comfort_scale,
+    debrief,
+    dialogue,
+    lobby,
+    measure,
+    mutual_reveal,
+    values_sort,
+)
 
 # registry: one line each, in the order their commands are listed to clients.
 REGISTRY: Final[dict[str, PhaseType]] = {
-    t.name: t for t in (lobby.TYPE, dialogue.TYPE, debrief.TYPE)
+    t.name: t
+    for t in (
+        lobby.TYPE,
+        dialogue.TYPE,
+        debrief.TYPE,
+        comfort_scale.TYPE,
+        measure.TYPE,
+        values_sort.TYPE,
+        mutual_reveal.TYPE,
+    )
 }
 
 #: Each phase type by the class of its state, for the dispatchers.
 BY_STATE: Final[dict[type[PhaseState], PhaseType]] = {t.state: t for t in REGISTRY.values()}
 
 # registry: the same types, spelt out for msgspec and mypy.
-PhaseSpec = lobby.LobbySpec | dialogue.DialogueSpec | debrief.DebriefSpec
-AnyPhase = lobby.LobbyPhase | dialogue.DialoguePhase | debrief.DebriefPhase
-PhaseCommand = lobby.Admit | dialogue.DialogueCommand | debrief.AnswerDebrief | debrief.SkipDebrief
+PhaseSpec = (
+    lobby.LobbySpec
+    | dialogue.DialogueSpec
+    | debrief.DebriefSpec
+    | comfort_scale.ComfortScaleSpec
+    | measure.MeasureSpec
+    | values_sort.ValuesSortSpec
+    | mutual_reveal.MutualRevealSpec
+)
+AnyPhase = (
+    lobby.LobbyPhase
+    | dialogue.DialoguePhase
+    | debrief.DebriefPhase
+    | comfort_scale.ComfortScalePhase
+    | measure.MeasurePhase
+    | values_sort.ValuesSortPhase
+    | mutual_reveal.MutualRevealPhase
+)
+PhaseCommand = (
+    lobby.Admit
+    | dialogue.DialogueCommand
+    | debrief.AnswerDebrief
+    | debrief.SkipDebrief
+    | comfort_scale.RateScenario
+    | comfort_scale.FinishRating
+    | measure.SubmitMeasure
+    | values_sort.ValuesCommand
+    | mutual_reveal.MutualCommand
+)
 PhaseEvent = (
     lobby.PartnerAdmitted
     | dialogue.DialogueEvent
     | debrief.DebriefStarted
     | debrief.DebriefAnswered
     | debrief.DebriefCompleted
+    | comfort_scale.ScenarioRated
+    | comfort_scale.RatingFinished
+    | measure.MeasureSubmitted
+    | measure.MeasureScored
+    | values_sort.ValuesEvent
+    | mutual_reveal.MutualEvent
 )
 
 
