@@ -25,6 +25,7 @@ from apitest import REPO_PROTOCOLS, FakeClock, error_of
 
 from accord.core.codec import encode_event
 from accord.core.measures import HOW_ARE_WE_DOING
+from accord.core.phases.mutual_reveal import MutualRevealSpec
 from accord.core.phases.values_sort import ValuesSortSpec, deck
 from accord.core.playbook import parse_playbook
 from accord.core.report import PRIVATE
@@ -119,7 +120,9 @@ def assessment() -> Session:
         },
         "partner_b": {"safe-signal": ("no", "")},
     }
-    items = [i.id for i in s.playbook.phases[2].items]  # type: ignore[union-attr]
+    listed = s.playbook.phases[2]
+    assert isinstance(listed, MutualRevealSpec)
+    items = [i.id for i in listed.items]
     for partner, mine in answers.items():
         replies = [
             {
