@@ -279,6 +279,12 @@ async def test_the_report_reads_the_sessions_and_skips_records_it_cannot_decode(
     assert [s["session_id"] for s in report["sessions"]] == [first["id"], second["id"]]
     assert report["sessions"][0]["playbook"] == "speaker-listener"
     assert report["comfort"]["scenarios"] == [] and report["measures"] == []
+    # The case page's timeline skips such a record too (everyone's audience).
+    odd = msgpack.packb({"type": "phase.started", "index": "one"})
+    await store.append(first["id"], 2, [NewRecord(clock.now, "system", 7, odd)])
+    detail = await client.get(f"/api/cases/{case['id']}")
+    assert detail.status_code == 200, detail.text
+    assert [s["id"] for s in detail.json()["sessions"]] == [first["id"], second["id"]]
 
 
 async def test_a_second_mediator_sees_only_their_own(
@@ -296,3 +302,32 @@ async def test_a_second_mediator_sees_only_their_own(
         bobs = await new_case(bob, name_a="Pat", name_b="Lou")
     listed = [c["id"] for c in (await client.get("/api/cases")).json()]
     assert listed == [mine["id"]] and bobs["id"] not in listed
+
+
+async def test_in_a_case_made_from_the_shell_each_mediator_sees_only_their_own_sessions(
+    client: httpx.AsyncClient, mediator: Mediator, store: SqliteStore, app: Any, clock: FakeClock
+) -> None:
+    # A shell case is everyone's, like the shell's sessions; a session a
+    # mediator runs in it is theirs alone: not in another's timeline, report
+    # or renames.
+    shell = await service.create_case(store, "Jo", "Max", None, None, clock.now)
+    mine = await new_session_in(client, shell.id, playbook="check-in")
+    await make_mediator(store, "bob@example.org")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=str(client.base_url)
+    ) as bob:
+        await login(bob, "bob@example.org")
+        detail = (await bob.get(f"/api/cases/{shell.id}")).json()
+        assert detail["sessions"] == []
+        listed = {c["id"]: c for c in (await bob.get("/api/cases")).json()}
+        assert listed[shell.id]["session_count"] == 0
+        report = (await bob.get(f"/api/cases/{shell.id}/report")).json()
+        assert mine["id"] not in str(report)
+        renamed = await bob.patch(f"/api/cases/{shell.id}", json={"name_a": "Robin"})
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["renamed_in"] == []
+        bobs = await new_session_in(bob, shell.id, playbook="check-in")
+    seen = [s["id"] for s in (await client.get(f"/api/cases/{shell.id}")).json()["sessions"]]
+    assert seen == [mine["id"]] and bobs["id"] not in seen
+    report = (await client.get(f"/api/cases/{shell.id}/report")).json()
+    assert bobs["id"] not in str(report)

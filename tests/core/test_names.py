@@ -76,6 +76,12 @@ def test_a_name_is_trimmed_bounded_and_not_empty() -> None:
     s.do("partner_b", SetName(seat="partner_b", name="Ana 👩\u200d💻"))
     assert s.state.names.partner_b == "Ana 👩\u200d💻"
     s.refuse("partner_b", SetName(seat="partner_b", name="\u200d \u200d"), "name_empty")
+    # Letters that render as nothing, and combining marks alone, show nothing either.
+    for blank in ("\u3164", "\u2800 \u2800", "\u0301\u0301", "\u115f\u1160"):
+        s.refuse("partner_b", SetName(seat="partner_b", name=blank), "name_empty")
+    # A name is counted as it reads: "é" typed as e + accent is one character.
+    s.do("partner_b", SetName(seat="partner_b", name="e\u0301" * MAX_NAME))
+    assert s.state.names.partner_b == "\u00e9" * MAX_NAME
     message = s.refuse("partner_b", SetName(seat="partner_b", name=" \n\t "), "name_empty")
     assert message == "partner_b may not rename partner_b to nothing: give a name or a pseudonym"
     s.refuse("mediator", SetName(seat="partner_a", name=""), "name_empty")

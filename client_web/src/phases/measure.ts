@@ -17,7 +17,8 @@ import { Headline, MediatorContext, MediatorPart, PartnerContext, PartnerPart, V
 interface Item {
   id: string;
   text: string;
-  reverse: boolean;
+  /** The mediator's view only (a partner is not sent how items are scored). */
+  reverse?: boolean;
   anchors: string[];
 }
 

@@ -21,7 +21,7 @@ from accord.api.context import ApiContext
 from accord.api.errors import ServiceError
 from accord.api.http import Json, read_json
 from accord.core.seats import Partner, Seat
-from accord.store.base import Case, StoreError
+from accord.store.base import Case, SessionInfo, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +54,16 @@ class NewCaseSession(msgspec.Struct, forbid_unknown_fields=True):
 def case_routes(ctx: ApiContext) -> list[Route]:
     limit = ctx.settings.max_frame_bytes
 
-    async def summary(case: Case) -> dict[str, Any]:
-        sessions = await ctx.registry.case_sessions(case.id)
+    async def summary(case: Case, mediator_id: str) -> dict[str, Any]:
+        sessions = await _sessions_of(ctx, case, mediator_id)
         return {
             **service.case_json(case),
             "session_count": len(sessions),
             "last_session_at": sessions[-1].created_at if sessions else None,
         }
 
-    async def detail(case: Case) -> dict[str, Any]:
-        sessions = await ctx.registry.case_sessions(case.id)
+    async def detail(case: Case, mediator_id: str) -> dict[str, Any]:
+        sessions = await _sessions_of(ctx, case, mediator_id)
         return {
             **service.case_json(case),
             "sessions": await service.case_timeline(ctx.log, sessions),
@@ -73,7 +73,7 @@ def case_routes(ctx: ApiContext) -> list[Route]:
         mediator = await ctx.mediator(request)
         cases = [c for c in await ctx.registry.list_cases() if c.owner in (mediator.id, None)]
         cases.sort(key=lambda c: c.created_at, reverse=True)
-        return Json([await summary(c) for c in cases])
+        return Json([await summary(c, mediator.id) for c in cases])
 
     async def create_case(request: Request) -> Json:
         mediator = await ctx.mediator(request)
@@ -81,12 +81,12 @@ def case_routes(ctx: ApiContext) -> list[Route]:
         case = await service.create_case(
             ctx.registry, body.name_a, body.name_b, body.title, mediator.id, ctx.clock()
         )
-        return Json(await detail(case), status_code=201)
+        return Json(await detail(case, mediator.id), status_code=201)
 
     async def get_case(request: Request) -> Json:
         mediator = await ctx.mediator(request)
         case = await ctx.case_of(mediator, request.path_params["case_id"])
-        return Json(await detail(case))
+        return Json(await detail(case, mediator.id))
 
     async def change_case(request: Request) -> Json:
         mediator = await ctx.mediator(request)
@@ -102,8 +102,8 @@ def case_routes(ctx: ApiContext) -> list[Route]:
             archived=body.archived,
             actor=f"mediator:{mediator.id}",
         )
-        renamed = await _rename_open_sessions(ctx, case, updated)
-        return Json({**await detail(updated), "renamed_in": renamed})
+        renamed = await _rename_open_sessions(ctx, case, updated, mediator.id)
+        return Json({**await detail(updated, mediator.id), "renamed_in": renamed})
 
     async def create_case_session(request: Request) -> Json:
         mediator = await ctx.mediator(request)
@@ -130,7 +130,7 @@ def case_routes(ctx: ApiContext) -> list[Route]:
                 "invalid_request",
                 f"'for' names whose report this is: one of {', '.join(READERS)}.",
             )
-        sessions = await ctx.registry.case_sessions(case.id)
+        sessions = await _sessions_of(ctx, case, mediator.id)
         built = await service.case_report(ctx.log, sessions, cast("Seat", reader))
         return Json({"case": service.case_json(case), **built})
 
@@ -144,7 +144,20 @@ def case_routes(ctx: ApiContext) -> list[Route]:
     ]
 
 
-async def _rename_open_sessions(ctx: ApiContext, before: Case, after: Case) -> list[str]:
+async def _sessions_of(ctx: ApiContext, case: Case, mediator_id: str) -> list[SessionInfo]:
+    """The sessions of a case this mediator may see: their own and the shell's.
+    A case made from the shell is open to every mediator (like the shell's
+    sessions), but a session one mediator runs in it stays theirs: another
+    mediator sees neither it in the timeline nor its records in the report,
+    and renaming the case does not reach it."""
+    return [
+        s for s in await ctx.registry.case_sessions(case.id) if s.created_by in (mediator_id, None)
+    ]
+
+
+async def _rename_open_sessions(
+    ctx: ApiContext, before: Case, after: Case, mediator_id: str
+) -> list[str]:
     """The partners renamed in the case are renamed in its open sessions too, as
     `names.set` from the mediator through the hub (the log stays the record).
     Returns the sessions renamed. A session that cannot be reached keeps its
@@ -157,7 +170,7 @@ async def _rename_open_sessions(ctx: ApiContext, before: Case, after: Case) -> l
     if not changes:
         return []
     renamed = []
-    for session in await ctx.registry.case_sessions(after.id):
+    for session in await _sessions_of(ctx, after, mediator_id):
         if session.status != "open":
             continue
         done = False

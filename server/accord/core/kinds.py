@@ -45,6 +45,44 @@ class Prompt(NamedTuple):
     text: str
 
 
+class SessionLog(NamedTuple):
+    """One session of a case, for its report: its facts and its events in log
+    order, each with the time it was recorded. `playbook` is the playbook it
+    was created with (None when it cannot be read back)."""
+
+    id: str
+    title: str
+    playbook_name: str
+    created_at: float
+    status: str
+    playbook: Playbook | None
+    events: Sequence[tuple[float, Event]]
+
+
+#: The label on everything in a case report that only the mediator ever saw.
+REPORT_PRIVATE = "private: mediator only"
+
+
+class Segment(NamedTuple):
+    """One phase of a session as a reader saw it: its index and title, its
+    state as it started (None before the first phase, or for a log older than
+    protocol 2), and the events the reader was sent while it ran."""
+
+    phase_index: int
+    title: str
+    phase: PhaseState | None
+    events: Sequence[Event]
+
+
+class Reporter(NamedTuple):
+    """What a phase type adds to a case's report (core/report.py): under `key`,
+    `build(sessions, seen, reader)`, where `seen[i]` is `sessions[i]` cut into
+    its phases, holding only the events whose audience holds `reader`."""
+
+    key: str
+    build: Callable[[Sequence[SessionLog], Sequence[Sequence[Segment]], Seat], Any]
+
+
 #: A command template for the model checker: (actor, command, is_override).
 Move = tuple[Actor, Command, bool]
 
@@ -122,6 +160,8 @@ class PhaseType(Part):
     view: Callable[[dict[str, Any], Seat], None] | None = None
     #: Rules across the spec's fields, checked when a playbook loads.
     problems: Callable[[Any], SpecProblems] = _no_problems
+    #: Its part of a case's report across sessions (comfort over time, scores…).
+    report: Reporter | None = None
     #: A scheduled time-out interrupts this phase, and the first such phase
     #: starts the playbook's break schedule (Gottman: planned breaks in talk).
     scheduled_breaks: bool = False

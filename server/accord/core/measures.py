@@ -66,6 +66,10 @@ class Definition(Spec, frozen=True):
     bands: tuple[Band, ...] = ()
     #: The change between two sessions' scores that counts as reliable, in points.
     reliable_change: Annotated[float, msgspec.Meta(gt=0, le=1000)] | None = None
+    #: Whether a higher score means things are better (Accord's own measure:
+    #: yes). A case report calls a reliable rise an improvement when true, a
+    #: reliable fall when false.
+    higher_is_better: bool = True
     #: Where the instrument comes from, and under what licence: for reports.
     source: str = ""
 

@@ -87,11 +87,22 @@ def clean_name(name: str) -> str:
     (line breaks, bidirectional overrides that would make a name read as
     another's, zero-width spaces), runs of spaces one space, trimmed. Empty
     if nothing visible is left."""
+    name = unicodedata.normalize("NFC", name)  # "é" is one character, however typed
     kept = "".join(
         ch for ch in name if ch == _JOINER or unicodedata.category(ch) not in ("Cc", "Cf")
     )
     cleaned = " ".join(kept.split())
-    return cleaned if cleaned.replace(_JOINER, "").strip() else ""
+    return cleaned if any(_shows(ch) for ch in cleaned) else ""
+
+
+#: Letters that render as nothing (Hangul fillers, the braille blank).
+_BLANKS: Final = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows(ch: str) -> bool:
+    """A character that shows on its own: a letter, digit, symbol or mark of
+    punctuation (not a combining mark alone, not a blank-looking letter)."""
+    return unicodedata.category(ch)[0] in "LNSP" and ch not in _BLANKS
 
 
 class SetName(Command, tag="names.set", frozen=True):

@@ -16,11 +16,13 @@ from accord.core.codec import decode_event, encode_event
 from accord.core.commands import AdvancePhase, parse_command
 from accord.core.errors import Rejected
 from accord.core.events import PhaseEnded
+from accord.core.kinds import SessionLog
 from accord.core.measures import HOW_ARE_WE_DOING, Band, Definition, Item
 from accord.core.permissions import may
 from accord.core.phases import measure
 from accord.core.phases.measure import MeasurePhase, MeasureScored, MeasureSubmitted, SubmitMeasure
 from accord.core.playbook import Playbook, PlaybookError, parse_playbook
+from accord.core.report import build
 from accord.core.schema import LineMap
 from accord.core.seats import PARTNERS, Actor
 from accord.core.state import SessionState
@@ -275,6 +277,17 @@ def test_a_partner_learns_only_that_they_submitted() -> None:
             assert "partner_a" not in e.audience
 
 
+def test_a_partners_view_of_the_questionnaire_has_no_scoring_details() -> None:
+    # Enough to answer; not enough to work out a score or its band (the mediator's).
+    s = answering()
+    d = wire(seat_update(s.state, "partner_a"))["phase"]["definition"]
+    assert set(d) == {"id", "title", "instructions", "anchors", "start", "scoring", "items"}
+    assert all(set(item) == {"id", "text", "anchors"} for item in d["items"])
+    full = wire(seat_update(s.state, "mediator"))["phase"]["definition"]
+    assert full["bands"] and full["reliable_change"] == 5
+    assert any(item["reverse"] for item in full["items"])
+
+
 def test_the_playbook_may_show_that_the_other_submitted() -> None:
     s = answering("show_partner_done = true")
     (submitted, scored) = s.do("partner_b", SubmitMeasure(answers=all_answers(HOW_ARE_WE_DOING)))
@@ -318,3 +331,43 @@ def test_the_shipped_follow_up_ends_with_a_measure_before_its_debrief() -> None:
     kinds = [p.__struct_config__.tag for p in playbook.phases]
     assert kinds == ["lobby", "comfort_scale", "measure", "debrief"]
     assert PARTNERS == ("partner_a", "partner_b")
+
+
+def test_a_measure_where_higher_is_worse_reports_a_rise_as_deterioration() -> None:
+    # A clinic's instrument says so in its definition (`higher_is_better`); the
+    # score event carries it, so the case report judges change without the playbook.
+    def scored(score: int, higher_is_better: bool) -> MeasureScored:
+        return MeasureScored(
+            seat="partner_a",
+            measure="clinic-distress",
+            answers={},
+            score=score,
+            band="",
+            low=0,
+            high=40,
+            reliable_change=5.0,
+            higher_is_better=higher_is_better,
+            audience=("mediator",),
+        )
+
+    for higher_is_better, verdict in (
+        (False, "reliable deterioration"),
+        (True, "reliable improvement"),
+    ):
+        sessions = [
+            SessionLog(
+                str(i),
+                "",
+                "follow-up",
+                float(i),
+                "ended",
+                None,
+                [(0.0, scored(s, higher_is_better))],
+            )
+            for i, s in enumerate((10, 20))
+        ]
+        (measure,) = build(sessions, "mediator")["measures"]
+        assert measure["higher_is_better"] is higher_is_better
+        assert [c["verdict"] for c in measure["changes"]] == [verdict]
+        # A partner is never sent a score: nothing of it in their report.
+        assert build(sessions, "partner_a")["measures"] == []

@@ -23,7 +23,7 @@ from the logs of all the case's sessions; ids are stable across playbooks.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
@@ -47,7 +47,17 @@ from accord.core.base import (
     refuse,
     require_reason,
 )
-from accord.core.kinds import Broken, Move, PhaseType, Prompt, SpecProblems, Transition
+from accord.core.kinds import (
+    Broken,
+    Move,
+    PhaseType,
+    Prompt,
+    Reporter,
+    Segment,
+    SessionLog,
+    SpecProblems,
+    Transition,
+)
 from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
 
 if TYPE_CHECKING:
@@ -391,8 +401,42 @@ def _problems(spec: ComfortScaleSpec) -> SpecProblems:
     return found
 
 
+# -- the case report -----------------------------------------------------------------------
+
+
+def _report(
+    sessions: Sequence[SessionLog], seen: Sequence[Sequence[Segment]], reader: Seat
+) -> dict[str, Any]:
+    """Per scenario, each partner's last rating in each session that has one
+    (a later `comfort.rated` replaces an earlier one; none follows
+    `comfort.finished`), as far as `reader` was sent them."""
+    texts: dict[str, str] = {}
+    ratings: list[dict[tuple[Partner, str], int]] = []
+    for session in seen:
+        last: dict[tuple[Partner, str], int] = {}
+        for segment in session:
+            if isinstance(segment.phase, ComfortScalePhase):
+                for shown in segment.phase.scenarios:
+                    texts.setdefault(shown.id, shown.text)
+            for e in segment.events:
+                if isinstance(e, ScenarioRated):
+                    last[(e.seat, e.scenario)] = e.value
+                    texts.setdefault(e.scenario, e.scenario)
+        ratings.append(last)
+    rated = [i for i, last in enumerate(ratings) if last]
+    scenarios = []
+    for scenario, text in texts.items():
+        entry: dict[str, Any] = {"id": scenario, "text": text}
+        for p in PARTNERS:
+            entry[p] = [ratings[i].get((p, scenario)) for i in rated]
+        if any(v is not None for p in PARTNERS for v in entry[p]):
+            scenarios.append(entry)
+    return {"scale": list(SCALE), "sessions": rated, "scenarios": scenarios}
+
+
 TYPE: Final = PhaseType(
     name="comfort_scale",
+    report=Reporter("comfort", _report),
     spec=ComfortScaleSpec,
     state=ComfortScalePhase,
     commands=(RateScenario, FinishRating),

@@ -21,7 +21,8 @@ is an override with a reason.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import itertools
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
@@ -47,7 +48,17 @@ from accord.core.base import (
     refuse,
     require_reason,
 )
-from accord.core.kinds import Broken, Move, PhaseType, Prompt, SpecProblems, Transition
+from accord.core.kinds import (
+    Broken,
+    Move,
+    PhaseType,
+    Prompt,
+    Reporter,
+    Segment,
+    SessionLog,
+    SpecProblems,
+    Transition,
+)
 from accord.core.measures import Definition, MeasureId, Value
 from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
 
@@ -101,6 +112,8 @@ class MeasureScored(Event, tag="measure.scored", frozen=True):
     low: int
     high: int
     reliable_change: float | None = None
+    #: The measure's `higher_is_better`, so a report judges change without the playbook.
+    higher_is_better: bool = True
 
 
 CODES: Final = {
@@ -167,6 +180,7 @@ def _submit(state: SessionState, c: SubmitMeasure, actor: Actor, now: float) -> 
             low=scored.low,
             high=scored.high,
             reliable_change=d.reliable_change,
+            higher_is_better=d.higher_is_better,
             audience=MEDIATOR_ONLY,
         ),
     ]
@@ -224,10 +238,22 @@ def _prompt(state: SessionState, seat: Seat) -> Prompt:
     )
 
 
+#: What a partner's view keeps of the definition: what answering needs. The
+#: scoring details would let a partner work out a score and its band, which
+#: are the mediator's.
+_ANSWERING: Final = ("id", "title", "instructions", "anchors", "start", "scoring")
+
+
 def _view(data: dict[str, Any], seat: Seat) -> None:
     part = data["phase"]
-    if seat != "mediator" and not part["show_partner_done"]:
+    if seat == "mediator":
+        return
+    if not part["show_partner_done"]:
         part["submitted"] = [p for p in part["submitted"] if p == seat]
+    d = part["definition"]
+    shown = {key: d[key] for key in _ANSWERING if key in d}
+    shown["items"] = [{k: v for k, v in item.items() if k != "reverse"} for item in d["items"]]
+    part["definition"] = shown
 
 
 def _moves(playbook: Playbook, now: float) -> list[Move]:
@@ -281,8 +307,85 @@ def _problems(spec: MeasureSpec) -> SpecProblems:
     return []
 
 
+# -- the case report -----------------------------------------------------------------------
+
+
+def _nobody() -> dict[str, Any]:
+    return dict.fromkeys(PARTNERS)
+
+
+def _report(
+    sessions: Sequence[SessionLog], seen: Sequence[Sequence[Segment]], reader: Seat
+) -> list[dict[str, Any]]:
+    """Per measure: the sessions with a score, each partner's score and band,
+    the gap, and reliable change from one scored session to the next (the
+    mediator's only: scores are never sent to a partner)."""
+    titles: dict[str, str] = {}
+    found: dict[str, dict[str, Any]] = {}
+    for i, session in enumerate(seen):
+        for segment in session:
+            if isinstance(segment.phase, MeasurePhase):
+                d = segment.phase.definition
+                titles.setdefault(d.id, d.title)
+            for e in segment.events:
+                if not isinstance(e, MeasureScored):
+                    continue
+                measure = found.setdefault(
+                    e.measure,
+                    {"measure": e.measure, "low": e.low, "high": e.high, "rows": {}},
+                )
+                measure["reliable_change"] = e.reliable_change
+                measure["higher_is_better"] = e.higher_is_better
+                row = measure["rows"].setdefault(i, {"session": i, **_nobody()})
+                row[e.seat] = {"score": e.score, "band": e.band}
+    result = []
+    for measure_id, measure in found.items():
+        rows = [measure["rows"][i] for i in sorted(measure["rows"])]
+        for row in rows:
+            a, b = row["partner_a"], row["partner_b"]
+            row["gap"] = abs(a["score"] - b["score"]) if a and b else None
+        higher = measure["higher_is_better"]
+        result.append(
+            {
+                "measure": measure_id,
+                "title": titles.get(measure_id, measure_id),
+                "low": measure["low"],
+                "high": measure["high"],
+                "reliable_change": measure["reliable_change"],
+                "higher_is_better": higher,
+                "rows": rows,
+                "changes": _changes(rows, measure["reliable_change"], higher),
+            }
+        )
+    return result
+
+
+def _changes(
+    rows: list[dict[str, Any]], threshold: float | None, higher_is_better: bool
+) -> list[dict[str, Any]]:
+    """Each partner's change between consecutive sessions with a score."""
+    changes = []
+    for p in PARTNERS:
+        scored = [(row["session"], row[p]["score"]) for row in rows if row[p]]
+        for (before, old), (after, new) in itertools.pairwise(scored):
+            delta = new - old
+            if threshold is None:
+                verdict = "no reliable-change threshold"
+            elif abs(delta) < threshold:
+                verdict = "no reliable change"
+            elif (delta > 0) == higher_is_better:
+                verdict = "reliable improvement"
+            else:
+                verdict = "reliable deterioration"
+            changes.append(
+                {"seat": p, "from": before, "to": after, "delta": delta, "verdict": verdict}
+            )
+    return changes
+
+
 TYPE: Final = PhaseType(
     name="measure",
+    report=Reporter("measures", _report),
     spec=MeasureSpec,
     state=MeasurePhase,
     commands=(SubmitMeasure,),

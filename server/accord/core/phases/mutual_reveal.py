@@ -31,7 +31,7 @@ maybe to an item that is not shown can tell that the other said no to it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import msgspec
@@ -57,7 +57,18 @@ from accord.core.base import (
     refuse,
     require_reason,
 )
-from accord.core.kinds import Broken, Move, PhaseType, Prompt, SpecProblems, Transition
+from accord.core.kinds import (
+    REPORT_PRIVATE,
+    Broken,
+    Move,
+    PhaseType,
+    Prompt,
+    Reporter,
+    Segment,
+    SessionLog,
+    SpecProblems,
+    Transition,
+)
 from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
 
 if TYPE_CHECKING:
@@ -629,8 +640,80 @@ def _problems(spec: MutualRevealSpec) -> SpecProblems:
     return []
 
 
+# -- the case report -----------------------------------------------------------------------
+
+
+def _report(
+    sessions: Sequence[SessionLog], seen: Sequence[Sequence[Segment]], reader: Seat
+) -> list[dict[str, Any]]:
+    """Every revealed list of the case: what both were shown, the nos their
+    authors disclosed, and (the mediator's only: `mutual.locked` reaches no
+    partner) every locked answer, each no and the nos never disclosed."""
+    found: list[dict[str, Any]] = []
+    for i, (session, segments) in enumerate(zip(sessions, seen, strict=True)):
+        for segment in segments:
+            texts = _item_texts(session, segment.phase_index)
+            for e in segment.events:
+                if isinstance(e, MutualRevealed):
+                    found.append(_shown(i, segment, e))
+                elif isinstance(e, MutualDisclosed) and found:
+                    found[-1]["disclosed"].append({"seat": e.seat, "item": e.item, "text": e.text})
+                elif isinstance(e, MutualLocked) and found:
+                    found[-1]["private"] = _locked_answers(e, texts)
+    for entry in found:
+        if "private" in entry:
+            shown = {(d["seat"], d["item"]) for d in entry["disclosed"]}
+            private = entry["private"]
+            private["undisclosed_nos"] = [
+                no for no in private["nos"] if (no["seat"], no["item"]) not in shown
+            ]
+    return found
+
+
+def _item_texts(session: SessionLog, index: int) -> dict[str, str]:
+    playbook = session.playbook
+    if playbook is None or not 0 <= index < len(playbook.phases):
+        return {}
+    spec = playbook.phases[index]
+    return {item.id: item.text for item in spec.items} if isinstance(spec, MutualRevealSpec) else {}
+
+
+def _shown(session: int, segment: Segment, e: MutualRevealed) -> dict[str, Any]:
+    return {
+        "session": session,
+        "phase": segment.phase_index,
+        "title": segment.title,
+        "shared": [
+            {
+                "item": s.item,
+                "text": s.text,
+                "partner_a": {"answer": s.partner_a.answer, "condition": s.partner_a.condition},
+                "partner_b": {"answer": s.partner_b.answer, "condition": s.partner_b.condition},
+            }
+            for s in e.shared
+        ],
+        "disclosed": [],
+    }
+
+
+def _locked_answers(e: MutualLocked, texts: dict[str, str]) -> dict[str, Any]:
+    """Every answer as the reveal locked it, per item, and every no."""
+    items: dict[str, dict[str, Any]] = {}
+    nos = []
+    for answer in e.answers:
+        text = texts.get(answer.item, answer.item)
+        row = items.setdefault(
+            answer.item, {"item": answer.item, "text": text, **dict.fromkeys(PARTNERS)}
+        )
+        row[answer.seat] = {"answer": answer.answer, "condition": answer.condition}
+        if answer.answer == "no":
+            nos.append({"seat": answer.seat, "item": answer.item, "text": text})
+    return {"label": REPORT_PRIVATE, "answers": list(items.values()), "nos": nos}
+
+
 TYPE: Final = PhaseType(
     name="mutual_reveal",
+    report=Reporter("lists", _report),
     spec=MutualRevealSpec,
     state=MutualRevealPhase,
     commands=(AnswerItems, FinishList, RevealList, DiscloseNo),

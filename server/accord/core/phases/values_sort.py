@@ -31,15 +31,16 @@ event private to its author and the mediator, and so is `values.done` unless
 the playbook shows it (`show_partner_done`). The decider needs each
 partner's places to refuse and to reveal, so they are in the phase state;
 the seat's view (`_view`) keeps only the seat's own sort there, for a
-partner, before and after the reveal (the reveal shows the comparison, not
-the whole sort), and the prompt, `may` and hints of a partner depend on
+partner, before and after the reveal (the reveal shows the comparison,
+which tells much of the other's sort but not card by card: PLAYBOOKS.md
+says what a partner can infer), and the prompt, `may` and hints of a partner depend on
 their own sort alone. The notes are in no state at all.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
 
 import msgspec
@@ -65,7 +66,17 @@ from accord.core.base import (
     refuse,
     require_reason,
 )
-from accord.core.kinds import Broken, Move, PhaseType, Prompt, SpecProblems, Transition
+from accord.core.kinds import (
+    Broken,
+    Move,
+    PhaseType,
+    Prompt,
+    Reporter,
+    Segment,
+    SessionLog,
+    SpecProblems,
+    Transition,
+)
 from accord.core.phases.values_deck import ACCORD_DECK
 from accord.core.seats import PARTNERS, Actor, Partner, Seat, other
 
@@ -677,8 +688,48 @@ def _invariants(t: Transition) -> Broken:
     return broken
 
 
+# -- the case report -----------------------------------------------------------------------
+
+
+def _report(
+    sessions: Sequence[SessionLog], seen: Sequence[Sequence[Segment]], reader: Seat
+) -> dict[str, Any] | None:
+    """The latest values reveal of the case, with the cards' titles."""
+    latest: dict[str, Any] | None = None
+    for i, session in enumerate(seen):
+        titles: dict[str, str] = {}
+        for segment in session:
+            if isinstance(segment.phase, ValuesSortPhase):
+                titles.update({card.id: card.title for card in segment.phase.cards})
+            for e in segment.events:
+                if isinstance(e, ValuesRevealed):
+                    latest = _reveal_report(i, e.comparison, titles)
+    return latest
+
+
+def _reveal_report(session: int, c: Comparison, titles: dict[str, str]) -> dict[str, Any]:
+    names = {**titles, **{card.id: card.title for card in c.own}}
+
+    def card(card_id: str) -> dict[str, str]:
+        return {"id": card_id, "title": names.get(card_id, card_id)}
+
+    return {
+        "session": session,
+        "shared_core": [card(x) for x in c.shared_core],
+        "core_and_not_important": [
+            {**card(s.card), "core_for": s.core_for} for s in c.core_and_not_important
+        ],
+        "negotiable_both": [card(x) for x in c.negotiable_both],
+        "own": [
+            {"seat": o.seat, "id": o.id, "title": o.title, "text": o.text, "place": o.place}
+            for o in c.own
+        ],
+    }
+
+
 TYPE: Final = PhaseType(
     name="values_sort",
+    report=Reporter("values", _report),
     spec=ValuesSortSpec,
     state=ValuesSortPhase,
     commands=ValuesCommand.__args__,
