@@ -312,6 +312,7 @@ def moves(
     result += _list_moves(playbook)
     result += _values_moves(playbook, secret)
     result += _assessment_moves(playbook)
+    result += _problem_moves(playbook, secret)
     if end:
         result.append(("mediator", {"type": "session.end", "reason": "Safety first."}))
     return result
@@ -393,6 +394,49 @@ def _assessment_moves(playbook: Playbook) -> list[tuple[Actor, dict[str, Any]]]:
                     (p, {"type": "measure.submit", "answers": dict.fromkeys(items, 1)}),
                     (p, {"type": "measure.submit", "answers": dict.fromkeys(items[1:], 1)}),
                 ]
+    return result
+
+
+def _problem_moves(playbook: Playbook, secret: Secret) -> list[tuple[Actor, dict[str, Any]]]:
+    """Problem solving: two options (a third from the mediator), a judgement
+    sent during the brainstorm (refused), and each option evaluated."""
+    kinds = {spec.__struct_config__.tag for spec in playbook.phases}
+    result: list[tuple[Actor, dict[str, Any]]] = []
+    if "brainstorm" in kinds:
+        result += [
+            ("partner_a", {"type": "brainstorm.add", "text": "A walk every Sunday"}),
+            ("partner_b", {"type": "brainstorm.add", "text": "A check-in", "value_card": "play"}),
+            (
+                "partner_a",
+                {
+                    "type": "evaluate.answer",
+                    "option": "o1",
+                    "benefits": "Us.",
+                    "risks": "x",
+                    "consent": "y",
+                    "verdict": "acceptable",
+                },
+            ),
+            ("mediator", {"type": "brainstorm.add", "text": "A safe signal"}),
+        ]
+    if "evaluate" in kinds:
+        for p in PARTNERS:
+            for option in ("o1", "o2", "o3"):
+                # Fixed texts: the lens is kept in the state until its reveal
+                # (the view strips the other's); tests/core/phases/test_evaluate.py
+                # follows where it goes.
+                lens = {"benefits": f"Good for {p}.", "risks": "x", "consent": "y"}
+                result.append(
+                    (
+                        p,
+                        {
+                            "type": "evaluate.answer",
+                            "option": option,
+                            "verdict": "acceptable",
+                            **lens,
+                        },
+                    )
+                )
     return result
 
 

@@ -68,6 +68,15 @@ VALID: dict[str, dict[str, Any]] = {
     "mutual.done": {},
     "mutual.reveal": {},
     "mutual.disclose": {"item": "signal"},
+    "brainstorm.add": {"text": "A walk on Sunday", "value_card": "connection"},
+    "evaluate.answer": {
+        "option": "o1",
+        "benefits": "Both of us.",
+        "risks": "Tiredness.",
+        "consent": "We ask first.",
+        "verdict": "acceptable_if",
+        "condition": "If it is short.",
+    },
 }
 
 

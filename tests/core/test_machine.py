@@ -76,7 +76,9 @@ from accord.core.evolve import evolve
 from accord.core.fold import fold
 from accord.core.permissions import may
 from accord.core.phases import REGISTRY
+from accord.core.phases.brainstorm import OptionAuthored
 from accord.core.phases.comfort_scale import ComfortScaleSpec, RatingFinished, ScenarioRated
+from accord.core.phases.evaluate import OptionEvaluated
 from accord.core.phases.measure import MeasurePhase, MeasureScored, MeasureSubmitted
 from accord.core.phases.mutual_reveal import (
     MutualAnswered,
@@ -135,6 +137,8 @@ PRIVATE |= {"mutual.answered", "mutual.finished", "mutual.locked"}
 #: Values cards: a sort, a move, one's own card and a note are private; done is, unless shown.
 PRIVATE |= {"values.sorted", "values.moved", "values.added", "values.noted", "values.done"}
 #: Comfort ratings and questionnaires: ratings, done and submitted unless shared; scores.
+#: Problem solving: an anonymous option's author, and an evaluation before its reveal.
+PRIVATE |= {"brainstorm.authored", "evaluate.evaluated"}
 PRIVATE |= {"comfort.rated", "comfort.finished", "measure.submitted", "measure.scored"}
 # -- what the seats send ---------------------------------------------------------------
 
@@ -227,6 +231,19 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "mutual.done": {},
     "mutual.reveal": {},
     "mutual.disclose": {"item": st.sampled_from(["check-in", "signal", "affection", "nope"])},
+    "brainstorm.add": {
+        "text": st.sampled_from(["A walk on Sunday", "a walk  on sunday", " ", "A check-in"]),
+        "value_card": st.sampled_from(["", "connection"]),
+        "condition": st.sampled_from(["", "Maybe, if we plan it."]),
+    },
+    "evaluate.answer": {
+        "option": st.sampled_from(["o1", "o2", "o9", "x"]),
+        "benefits": st.sampled_from(["Both of us.", " "]),
+        "risks": st.sampled_from(["Tiredness.", ""]),
+        "consent": st.just("We ask first."),
+        "verdict": st.sampled_from(["acceptable", "acceptable_if", "not_acceptable", "maybe"]),
+        "condition": st.sampled_from(["", "If it is short."]),
+    },
 }
 assert set(FIELDS) == set(COMMAND_TYPES)
 _garbage_values = st.one_of(
@@ -638,8 +655,12 @@ class SessionMachine(RuleBasedStateMachine):
                     assert isinstance(phase, MeasurePhase)
                     shown = EVERYONE if phase.show_partner_done else ("mediator", e.seat)
                     assert e.audience == shown
-                elif isinstance(e, CardsSorted | CardMoved | CardAdded | ValueNoted):
+                elif isinstance(
+                    e, CardsSorted | CardMoved | CardAdded | ValueNoted | OptionEvaluated
+                ):
                     assert e.audience == ("mediator", e.seat)
+                elif isinstance(e, OptionAuthored):
+                    assert set(e.audience) == {"mediator", e.seat}
                 elif isinstance(e, SortingDone):
                     phase = step.before.phase
                     assert isinstance(phase, ValuesSortPhase)
@@ -711,3 +732,6 @@ TestValuesAssessment.settings = settings(MACHINE_SETTINGS, max_examples=50)
 #: A follow-up: the comfort scale (ratings changed, done) and a questionnaire.
 TestFollowUp = machine_for(shipped("follow-up")).TestCase
 TestFollowUp.settings = settings(MACHINE_SETTINGS, max_examples=50)
+#: Problem solving: options (judgements refused), evaluations, reveals per option.
+TestProblemSolving = machine_for(shipped("problem-solving")).TestCase
+TestProblemSolving.settings = settings(MACHINE_SETTINGS, max_examples=50)

@@ -44,6 +44,10 @@ the field in right; `seat_view`'s `overrides` and `hints` tell it):
   values.move's `card` and `place` → `unknown_card`, `not_sorted`,
   `same_place`; values.add's `title` → `empty_card` once trimmed;
   values.note's `card` and `text` → `unknown_card`, `empty_note`.
+- brainstorm.add's `text` → `option_empty` once trimmed, `option_repeated`;
+  evaluate.answer's `option` → `unknown_option`, `option_already_revealed`,
+  its lenses → `lens_incomplete`, its condition → `condition_required`,
+  `condition_without_if`.
 """
 
 from __future__ import annotations
@@ -89,7 +93,9 @@ from accord.core.errors import Rejected
 from accord.core.parts import COMMANDS
 from accord.core.permissions import may, route
 from accord.core.phases import dialogue
+from accord.core.phases.brainstorm import AddOption
 from accord.core.phases.comfort_scale import RateScenario
+from accord.core.phases.evaluate import EvaluateOption
 from accord.core.phases.measure import SubmitMeasure
 from accord.core.phases.mutual_reveal import AnswerItems, DiscloseNo, FinishList, Reply, RevealList
 from accord.core.phases.values_sort import (
@@ -113,6 +119,13 @@ REASON: Final = "A reason."
 FIELD_CODES: Final = frozenset(
     {
         "reason_required",
+        "option_empty",
+        "option_repeated",
+        "unknown_option",
+        "lens_incomplete",
+        "condition_required",
+        "condition_without_if",
+        "option_already_revealed",
         "already_admitted",
         "invalid_queue",
         "statement_too_long",
@@ -231,6 +244,18 @@ FIELD_CASES: Final[dict[str, Templates]] = {
     "values.reveal": lambda playbook, state: _at_now(RevealValues()),
     "names.set": lambda playbook, state: _at_now(
         *(SetName(seat=p, name=n) for p in PARTNERS for n in ("Sam", " ", "x" * 41))
+    ),
+    "brainstorm.add": lambda playbook, state: _at_now(
+        AddOption(text="An option nobody had yet"), AddOption(text=" ")
+    ),
+    "evaluate.answer": lambda playbook, state: _at_now(
+        *(
+            EvaluateOption(
+                option=o, benefits="Us.", risks=r, consent="Asked.", verdict="acceptable"
+            )
+            for o in ("o1", "o9")
+            for r in ("Time.", " ")
+        )
     ),
 }
 

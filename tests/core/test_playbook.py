@@ -118,12 +118,12 @@ def test_the_base_playbook_is_sound() -> None:
 
 
 def test_unknown_phase_type() -> None:
-    source = BASE.replace('type = "dialogue"', 'type = "brainstorm"')
+    source = BASE.replace('type = "dialogue"', 'type = "freewheeling"')
     assert only(source) == Problem(
         "broken.toml",
-        line_of(source, 'type = "brainstorm"'),
+        line_of(source, 'type = "freewheeling"'),
         "unknown_phase_type",
-        "Invalid value 'brainstorm' (at $.phases[1].type)",
+        "Invalid value 'freewheeling' (at $.phases[1].type)",
     )
 
 

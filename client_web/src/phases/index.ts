@@ -2,9 +2,11 @@
 // is one module beside these and one line here (docs/ARCHITECTURE.md, "How to
 // add a phase type"); a kind the page does not know shows its prompt.
 
+import { BRAINSTORM } from "./brainstorm";
 import { COMFORT_SCALE } from "./comfort_scale";
 import { DEBRIEF } from "./debrief";
 import { DIALOGUE } from "./dialogue";
+import { EVALUATE } from "./evaluate";
 import { LOBBY } from "./lobby";
 import { MUTUAL_REVEAL } from "./mutual_reveal";
 import { VALUES_SORT } from "./values_sort";
@@ -19,6 +21,8 @@ const PHASES: Readonly<Record<string, View>> = {
   values_sort: VALUES_SORT,
   comfort_scale: COMFORT_SCALE,
   measure: MEASURE,
+  brainstorm: BRAINSTORM,
+  evaluate: EVALUATE,
 };
 
 /** The view of a phase kind; none once the session ended (the frames show the end). */

@@ -147,8 +147,11 @@ class PhaseType(Part):
     state: type[PhaseState]
     #: What it takes while it is the current phase (no overlay standing).
     takes: Mapping[type[Command], Take]
-    #: The state it starts in, and the events that open it, from its spec.
-    start: Callable[[Any], tuple[PhaseState, list[Event]]]
+    #: The state it starts in, and the events that open it, from its spec and
+    #: the session as the previous phase left it (None for the first phase,
+    #: before any event: `state.initial_state`). A phase that works on what an
+    #: earlier one produced reads it there (evaluate: the brainstorm's options).
+    start: Callable[[Any, SessionState | None], tuple[PhaseState, list[Event]]]
     #: Where the session is, for refusals: "in the lobby", "while … holds the floor".
     describe: Callable[[Any], str]
     #: Each seat's role, stage and headline in this phase.

@@ -175,7 +175,7 @@ def following(state: SessionState, now: float) -> list[Event]:
         return [SessionEnded(by="system")]
     spec = specs[nxt]
     kind = phase_type(spec)
-    phase, opening = kind.start(spec)
+    phase, opening = kind.start(spec, state)
     started = PhaseStarted(
         index=nxt, phase_type=kind.name, title=spec.title, phase=cast("AnyPhase", phase)
     )
@@ -293,7 +293,7 @@ def _v1_started_phase(state: SessionState, index: int) -> Phase:
     """A log of protocol v1: `phase.started` did not carry the state, which was
     then the phase type's start state from its spec."""
     spec = state.playbook.phases[index]
-    return cast("Phase", phase_type(spec).start(spec)[0])
+    return cast("Phase", phase_type(spec).start(spec, state)[0])
 
 
 # -- the model checker ---------------------------------------------------------------------

@@ -88,5 +88,5 @@ class SessionState(State, kw_only=True, frozen=True):
 def initial_state(playbook: Playbook) -> SessionState:
     """The state before the first event: the lobby (every playbook opens with one)."""
     first = playbook.phases[0]
-    phase, _ = phase_type(first).start(first)
+    phase, _ = phase_type(first).start(first, None)
     return SessionState(playbook=playbook, phase=cast("Phase", phase))

@@ -14,9 +14,11 @@ from typing import Final
 from accord.core.base import PhaseState, Spec
 from accord.core.kinds import PhaseType
 from accord.core.phases import (
+    brainstorm,
     comfort_scale,
     debrief,
     dialogue,
+    evaluate,
     lobby,
     measure,
     mutual_reveal,
@@ -34,6 +36,8 @@ REGISTRY: Final[dict[str, PhaseType]] = {
         measure.TYPE,
         values_sort.TYPE,
         mutual_reveal.TYPE,
+        brainstorm.TYPE,
+        evaluate.TYPE,
     )
 }
 
@@ -49,6 +53,8 @@ PhaseSpec = (
     | measure.MeasureSpec
     | values_sort.ValuesSortSpec
     | mutual_reveal.MutualRevealSpec
+    | brainstorm.BrainstormSpec
+    | evaluate.EvaluateSpec
 )
 AnyPhase = (
     lobby.LobbyPhase
@@ -58,6 +64,8 @@ AnyPhase = (
     | measure.MeasurePhase
     | values_sort.ValuesSortPhase
     | mutual_reveal.MutualRevealPhase
+    | brainstorm.BrainstormPhase
+    | evaluate.EvaluatePhase
 )
 PhaseCommand = (
     lobby.Admit
@@ -69,6 +77,8 @@ PhaseCommand = (
     | measure.SubmitMeasure
     | values_sort.ValuesCommand
     | mutual_reveal.MutualCommand
+    | brainstorm.AddOption
+    | evaluate.EvaluateOption
 )
 PhaseEvent = (
     lobby.PartnerAdmitted
@@ -82,6 +92,8 @@ PhaseEvent = (
     | measure.MeasureScored
     | values_sort.ValuesEvent
     | mutual_reveal.MutualEvent
+    | brainstorm.BrainstormEvent
+    | evaluate.EvaluateEvent
 )
 
 

@@ -276,7 +276,9 @@ def resolve(spec: ComfortScaleSpec) -> tuple[Scenario, ...]:
     return tuple(Scenario(id=s.id, text=s.text or _SHIPPED.get(s.id, s.id)) for s in spec.scenarios)
 
 
-def _start(spec: ComfortScaleSpec) -> tuple[ComfortScalePhase, list[Event]]:
+def _start(
+    spec: ComfortScaleSpec, state: SessionState | None
+) -> tuple[ComfortScalePhase, list[Event]]:
     phase = ComfortScalePhase(
         scenarios=resolve(spec), share=spec.share, show_partner_done=spec.show_partner_done
     )

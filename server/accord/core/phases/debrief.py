@@ -201,7 +201,7 @@ def _advance(state: SessionState, c: AdvancePhase, actor: Actor, now: float) -> 
     return [PhaseEnded(index=state.index, by=actor, reason=reason)]
 
 
-def _start(spec: DebriefSpec) -> tuple[DebriefPhase, list[Event]]:
+def _start(spec: DebriefSpec, state: SessionState | None) -> tuple[DebriefPhase, list[Event]]:
     return DebriefPhase(), [DebriefStarted(prompts=spec.prompts, after="phase")]
 
 

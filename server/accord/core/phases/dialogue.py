@@ -974,7 +974,7 @@ def _problems(spec: DialogueSpec) -> SpecProblems:
     return []
 
 
-def _start(spec: DialogueSpec) -> tuple[DialoguePhase, list[Event]]:
+def _start(spec: DialogueSpec, state: SessionState | None) -> tuple[DialoguePhase, list[Event]]:
     """Round robin: the playbook's first speaker holds the floor at once.
 
     Logs of protocol v1 (whose `phase.started` does not carry the state) are

@@ -102,7 +102,7 @@ def _admitted(state: SessionState, e: PartnerAdmitted) -> SessionState:
 # -- the page and the checker ------------------------------------------------------------
 
 
-def _start(spec: LobbySpec) -> tuple[LobbyPhase, list[Event]]:
+def _start(spec: LobbySpec, state: SessionState | None) -> tuple[LobbyPhase, list[Event]]:
     return LobbyPhase(), []
 
 

@@ -211,7 +211,7 @@ def _scored(state: SessionState, e: MeasureScored) -> SessionState:
 # -- what each seat is told and shown -----------------------------------------------------
 
 
-def _start(spec: MeasureSpec) -> tuple[MeasurePhase, list[Event]]:
+def _start(spec: MeasureSpec, state: SessionState | None) -> tuple[MeasurePhase, list[Event]]:
     phase = MeasurePhase(definition=definition(spec), show_partner_done=spec.show_partner_done)
     return phase, []
 

@@ -471,7 +471,9 @@ def _disclosed(state: SessionState, e: MutualDisclosed) -> SessionState:
 # -- the page ------------------------------------------------------------------------------
 
 
-def _start(spec: MutualRevealSpec) -> tuple[MutualRevealPhase, list[Event]]:
+def _start(
+    spec: MutualRevealSpec, state: SessionState | None
+) -> tuple[MutualRevealPhase, list[Event]]:
     return MutualRevealPhase(show_partner_done=spec.show_partner_done), []
 
 

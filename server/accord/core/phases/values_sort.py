@@ -524,7 +524,7 @@ def _revealed(state: SessionState, e: ValuesRevealed) -> SessionState:
 # -- what each seat is told and shown ------------------------------------------------------
 
 
-def _start(spec: ValuesSortSpec) -> tuple[ValuesSortPhase, list[Event]]:
+def _start(spec: ValuesSortSpec, state: SessionState | None) -> tuple[ValuesSortPhase, list[Event]]:
     return ValuesSortPhase(cards=deck(spec), show_partner_done=spec.show_partner_done), []
 
 
