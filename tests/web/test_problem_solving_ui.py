@@ -200,7 +200,7 @@ def test_problem_solving_brainstorm_then_evaluate_side_by_side(
                         expect(shown).to_contain_text(text)
             if option == "o1":
                 expect(pb.locator('li.evaluate-revealed[data-option="o1"]')).to_contain_text(
-                    "Acceptable if If we skip it when it rains."
+                    "Acceptable if we skip it when it rains."
                 )
                 a.screenshot("evaluate-revealed")
                 b.screenshot("evaluate-revealed")

@@ -58,7 +58,9 @@ function evaluationOf(view: SeatView): EvaluatePhase | null {
 }
 
 function said(e: Evaluation): string {
-  const verdict = e.verdict === "acceptable_if" ? `${WORD[e.verdict]} ${e.condition}` : WORD[e.verdict];
+  // People often start the condition with "if" themselves: say it once.
+  const condition = e.condition.replace(/^\s*if\b[\s,:]*/i, "");
+  const verdict = e.verdict === "acceptable_if" ? `${WORD[e.verdict]} ${condition}` : WORD[e.verdict];
   return `${verdict ?? e.verdict} — benefits: ${e.benefits} · risk: ${e.risks} · consent: ${e.consent}`;
 }
 
