@@ -300,6 +300,8 @@ _REFUSALS: Final[dict[tuple[Stage, type[Command]], Stop]] = {
     ("revealed", RevealList): Stop("list_already_revealed", "again: it is revealed"),
     ("answering", DiscloseNo): Stop("list_not_revealed", "before the reveal"),
 }
+#: For a command a later change adds to the table without its own refusal.
+_NOT_NOW: Final = Stop("wrong_phase", "at this point of the list")
 _ALREADY_DONE: Final = Stop("list_already_done", "again")
 _NOTHING: Final = Stop("nothing_to_disclose", "now: you have no undisclosed no")
 
@@ -339,7 +341,7 @@ def _gate(state: SessionState, actor: Actor, kind: type[Command]) -> Stop | None
     stage = _stage(phase)
     role: Role = "mediator" if actor == "mediator" else "partner"
     if kind not in TABLE[role][stage]:
-        return _REFUSALS[stage, kind]
+        return _REFUSALS.get((stage, kind), _NOT_NOW)
     guard = _GUARDS.get(kind)
     return None if guard is None else guard(state, phase, actor)
 
