@@ -11,8 +11,9 @@ where it stands. Nothing here knows a phase type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, NamedTuple
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, NamedTuple, TypeVar
 
 import msgspec
 
@@ -203,3 +204,26 @@ def as_partner(actor: Actor) -> Partner:
     """The actor of a partner-only command (its senders say so)."""
     assert actor == "partner_a" or actor == "partner_b"
     return actor
+
+
+_Phase = TypeVar("_Phase", bound=PhaseState)
+_Spec = TypeVar("_Spec", bound=Spec)
+
+
+def current(state: SessionState, kind: type[_Phase]) -> _Phase:
+    """The current phase's state, in a handler of its own type (where it is one)."""
+    phase = state.phase
+    assert isinstance(phase, kind)
+    return phase
+
+
+def current_spec(state: SessionState, kind: type[_Spec]) -> _Spec:
+    """The current phase's playbook entry, in a handler of its own type."""
+    spec = state.playbook.phases[state.index]
+    assert isinstance(spec, kind)
+    return spec
+
+
+def repeated(ids: Iterable[str]) -> list[str]:
+    """The ids given more than once, sorted (a playbook's problems)."""
+    return sorted(i for i, n in Counter(ids).items() if n > 1)

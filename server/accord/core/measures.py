@@ -19,7 +19,7 @@ from typing import Annotated, Final, Literal, NamedTuple
 
 import msgspec
 
-from accord.core.base import PromptText, Spec, Title
+from accord.core.base import PromptText, Spec, Title, repeated
 
 #: An item's or a measure's id: stable, because reports across a case's
 #: sessions match answers by it.
@@ -106,7 +106,7 @@ def problems(d: Definition) -> list[tuple[str, str]]:
     """(rule, message) for each inconsistency of a definition, at playbook load."""
     found: list[tuple[str, str]] = []
     ids = [item.id for item in d.items]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    twice = repeated(ids)
     if twice:
         found.append(("duplicate_item", f"measure '{d.id}': item ids used twice: {twice}"))
     for item in d.items:

@@ -40,6 +40,8 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
+    current_spec,
     private_to,
     refuse,
     require_reason,
@@ -132,15 +134,11 @@ CODES: Final = {
 
 
 def _phase(state: SessionState) -> BrainstormPhase:
-    phase = state.phase
-    assert isinstance(phase, BrainstormPhase)
-    return phase
+    return current(state, BrainstormPhase)
 
 
 def _spec(state: SessionState) -> BrainstormSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, BrainstormSpec)
-    return spec
+    return current_spec(state, BrainstormSpec)
 
 
 def options_of(phase: PhaseState | None) -> tuple[Option, ...]:

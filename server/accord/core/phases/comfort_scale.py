@@ -43,8 +43,11 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
+    current_spec,
     private_to,
     refuse,
+    repeated,
     require_reason,
 )
 from accord.core.kinds import (
@@ -178,15 +181,11 @@ _FINAL: Final = Stop("ratings_final", "now: you said you are done")
 
 
 def _phase(state: SessionState) -> ComfortScalePhase:
-    phase = state.phase
-    assert isinstance(phase, ComfortScalePhase)
-    return phase
+    return current(state, ComfortScalePhase)
 
 
 def _spec(state: SessionState) -> ComfortScaleSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, ComfortScaleSpec)
-    return spec
+    return current_spec(state, ComfortScaleSpec)
 
 
 def _left(phase: ComfortScalePhase, partner: Partner) -> int:
@@ -388,7 +387,7 @@ def _invariants(t: Transition) -> Broken:
 def _problems(spec: ComfortScaleSpec) -> SpecProblems:
     found: SpecProblems = []
     ids = [s.id for s in spec.scenarios]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    twice = repeated(ids)
     if twice:
         found.append(("scenarios", "duplicate_scenario", f"scenario ids used twice: {twice}"))
     unknown = [s.id for s in spec.scenarios if not s.text and s.id not in _SHIPPED]

@@ -38,6 +38,8 @@ from accord.core.base import (
     Title,
     always,
     as_partner,
+    current,
+    current_spec,
     private_to,
     require_reason,
 )
@@ -169,15 +171,11 @@ def prompts_hint(prompts: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _phase(state: SessionState) -> DebriefPhase:
-    phase = state.phase
-    assert isinstance(phase, DebriefPhase)
-    return phase
+    return current(state, DebriefPhase)
 
 
 def _spec(state: SessionState) -> DebriefSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, DebriefSpec)
-    return spec
+    return current_spec(state, DebriefSpec)
 
 
 def _gate(state: SessionState, actor: Actor, kind: type[Command]) -> Stop | None:

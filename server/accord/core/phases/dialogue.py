@@ -43,6 +43,7 @@ from accord.core.base import (
     Title,
     always,
     as_partner,
+    current_spec,
     refuse,
     require_reason,
 )
@@ -522,9 +523,7 @@ def _dialogue(state: SessionState) -> DialoguePhase:
 
 
 def _spec(state: SessionState) -> DialogueSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, DialogueSpec)
-    return spec
+    return current_spec(state, DialogueSpec)
 
 
 # -- handlers: the floor -------------------------------------------------------------------

@@ -49,6 +49,7 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
     private_to,
     refuse,
     require_reason,
@@ -173,9 +174,7 @@ CODES: Final = {
 
 
 def _phase(state: SessionState) -> EvaluatePhase:
-    phase = state.phase
-    assert isinstance(phase, EvaluatePhase)
-    return phase
+    return current(state, EvaluatePhase)
 
 
 def _revealed_ids(phase: EvaluatePhase) -> set[str]:

@@ -44,6 +44,7 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
     private_to,
     refuse,
     require_reason,
@@ -134,9 +135,7 @@ def definition(spec: MeasureSpec) -> Definition:
 
 
 def _phase(state: SessionState) -> MeasurePhase:
-    phase = state.phase
-    assert isinstance(phase, MeasurePhase)
-    return phase
+    return current(state, MeasurePhase)
 
 
 def _gate(state: SessionState, actor: Actor, kind: type[Command]) -> Stop | None:

@@ -53,8 +53,11 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
+    current_spec,
     private_to,
     refuse,
+    repeated,
     require_reason,
 )
 from accord.core.kinds import (
@@ -246,15 +249,11 @@ CODES: Final = {
 
 
 def _phase(state: SessionState) -> MutualRevealPhase:
-    phase = state.phase
-    assert isinstance(phase, MutualRevealPhase)
-    return phase
+    return current(state, MutualRevealPhase)
 
 
 def _spec(state: SessionState) -> MutualRevealSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, MutualRevealSpec)
-    return spec
+    return current_spec(state, MutualRevealSpec)
 
 
 def _own(phase: MutualRevealPhase, seat: Partner) -> dict[str, Answer]:
@@ -638,7 +637,7 @@ def _invariants(t: Transition) -> Broken:
 
 def _problems(spec: MutualRevealSpec) -> SpecProblems:
     ids = [i.id for i in spec.items]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    twice = repeated(ids)
     if twice:
         return [("items", "duplicate_item", f"item ids used twice: {twice}")]
     return []

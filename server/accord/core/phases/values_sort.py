@@ -62,8 +62,11 @@ from accord.core.base import (
     Take,
     Title,
     as_partner,
+    current,
+    current_spec,
     private_to,
     refuse,
+    repeated,
     require_reason,
 )
 from accord.core.kinds import (
@@ -309,15 +312,11 @@ def _ids(cards: tuple[ValueCard, ...]) -> frozenset[str]:
 
 
 def _phase(state: SessionState) -> ValuesSortPhase:
-    phase = state.phase
-    assert isinstance(phase, ValuesSortPhase)
-    return phase
+    return current(state, ValuesSortPhase)
 
 
 def _spec(state: SessionState) -> ValuesSortSpec:
-    spec = state.playbook.phases[state.index]
-    assert isinstance(spec, ValuesSortSpec)
-    return spec
+    return current_spec(state, ValuesSortSpec)
 
 
 def _own_ids(sort: PartnerSort) -> frozenset[str]:
@@ -599,7 +598,7 @@ def _problems(spec: ValuesSortSpec) -> SpecProblems:
     if not cards:
         problems.append(("deck", "empty_deck", 'deck = "none" needs cards of its own'))
     ids = [c.id for c in cards]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
+    twice = repeated(ids)
     if twice:
         problems.append(
             ("cards", "duplicate_card", f"card ids must differ: {', '.join(twice)} twice")
